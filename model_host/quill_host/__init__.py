@@ -1,0 +1,7 @@
+"""Quill's embedded model host: a TGI-compatible HTTP server around a local engine.
+
+The language server never imports this package; it starts `quill host` (or
+`python -m quill_host`) as a process and talks the TGI HTTP API to it.
+"""
+
+__version__ = "0.1.0"

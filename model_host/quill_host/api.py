@@ -1,0 +1,256 @@
+"""The TGI HTTP routes, thin: parse → scheduler → TGI-shaped answer.
+
+Every failure leaves as TGI's `{"error", "error_type"}` with the matching status; bad input is a
+422, never a 500 or a traceback. A client that goes away stops its generation: streams through
+sse-starlette's disconnect handling, `/generate` through a watcher on the ASGI channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sse_starlette import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive
+
+from quill_host import __version__
+from quill_host.engines.base import GeneratedToken
+from quill_host.errors import HostError, ValidationFailed
+from quill_host.protocol import (
+    Details,
+    ErrorBody,
+    ErrorType,
+    GenerateDetails,
+    GenerateRequest,
+    GenerateResponse,
+    Info,
+    StreamResponse,
+    Token,
+    TokenizeRequest,
+    http_status,
+)
+from quill_host.scheduler import Scheduler
+
+_log = logging.getLogger(__name__)
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+_CLIENT_CLOSED = 499
+"""nginx's status for a request the client abandoned; nobody reads it, the logs do."""
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
+
+
+def create_app(scheduler: Scheduler) -> Starlette:
+    """The TGI-compatible application around `scheduler` (and its engine)."""
+    engine = scheduler.engine
+
+    async def generate(request: Request) -> Response:
+        body = await _parse(request, GenerateRequest)
+        if body.stream:
+            return await _stream(request, scheduler, body)
+        try:
+            answer = await _until_disconnected(request, _complete(scheduler, body))
+        except _ClientGone:
+            return Response(status_code=_CLIENT_CLOSED)
+        return JSONResponse([_generate_json(answer)])
+
+    async def generate_once(request: Request) -> Response:
+        body = await _parse(request, GenerateRequest)
+        try:
+            answer = await _until_disconnected(request, _complete(scheduler, body))
+        except _ClientGone:
+            return Response(status_code=_CLIENT_CLOSED)
+        return JSONResponse(_generate_json(answer))
+
+    async def generate_stream(request: Request) -> Response:
+        return await _stream(request, scheduler, await _parse(request, GenerateRequest))
+
+    async def tokenize(request: Request) -> Response:
+        body = await _parse(request, TokenizeRequest)
+        spans = engine.token_spans(body.inputs)
+        return JSONResponse([span.model_dump() for span in spans])
+
+    async def info(_: Request) -> Response:
+        return JSONResponse(
+            Info(
+                model_id=engine.model_id,
+                model_dtype=engine.dtype,
+                max_concurrent_requests=scheduler.max_concurrent_requests,
+                max_input_tokens=engine.context_size - 1,
+                max_total_tokens=engine.context_size,
+                version=__version__,
+            ).model_dump()
+        )
+
+    async def health(_: Request) -> Response:
+        # The model is loaded before the socket is bound, so answering at all means ready.
+        return Response(status_code=200)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        scheduler.close()
+
+    return Starlette(
+        routes=[
+            Route("/", generate, methods=["POST"]),
+            Route("/generate", generate_once, methods=["POST"]),
+            Route("/generate_stream", generate_stream, methods=["POST"]),
+            Route("/tokenize", tokenize, methods=["POST"]),
+            Route("/info", info, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={HostError: _host_error, Exception: _unexpected_error},
+        lifespan=lifespan,
+    )
+
+
+async def _parse(request: Request, model: type[_Model]) -> _Model:
+    """Read and validate a JSON body; any problem is the client's, so a 422."""
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise ValidationFailed(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    """One line per problem, naming the field the way a client wrote it."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
+    return "; ".join(problems) or "invalid request"
+
+
+async def _complete(scheduler: Scheduler, body: GenerateRequest) -> GenerateResponse:
+    """Run one request to the end and shape it like TGI's `/generate`."""
+    tokens: list[GeneratedToken] = []
+    async with scheduler.generation(body.inputs, body.parameters) as stream:
+        async for token in stream:
+            tokens.append(token)
+    if not tokens or tokens[-1].finish is None:
+        raise HostError("generation ended before its last token")
+    text = "".join(token.text for token in tokens)
+    if body.parameters.return_full_text:
+        text = body.inputs + text
+    details = None
+    if body.parameters.details:
+        details = GenerateDetails(
+            **_details(tokens[-1], len(tokens)).model_dump(),
+            tokens=[_wire_token(token) for token in tokens],
+        )
+    return GenerateResponse(generated_text=text, details=details)
+
+
+async def _stream(request: Request, scheduler: Scheduler, body: GenerateRequest) -> Response:
+    """Start a stream; failures before the first token are HTTP errors, later ones SSE events."""
+    exits = AsyncExitStack()
+    try:
+        tokens = await exits.enter_async_context(scheduler.generation(body.inputs, body.parameters))
+        first = await _until_disconnected(request, anext(tokens))
+    except _ClientGone:
+        await exits.aclose()
+        return Response(status_code=_CLIENT_CLOSED)
+    except BaseException:
+        await exits.aclose()
+        raise
+    return EventSourceResponse(_events(body, first, tokens, exits), sep="\n")
+
+
+async def _events(
+    body: GenerateRequest,
+    first: GeneratedToken,
+    rest: AsyncIterator[GeneratedToken],
+    exits: AsyncExitStack,
+) -> AsyncIterator[dict[str, str]]:
+    """TGI's SSE events; leaving (done, failed or disconnected) stops the generation."""
+    async with exits:
+        texts: list[str] = []
+        index = 0
+        try:
+            token: GeneratedToken | None = first
+            while token is not None:
+                index += 1
+                texts.append(token.text)
+                event = StreamResponse(index=index, token=_wire_token(token))
+                if token.finish is not None:
+                    prefix = body.inputs if body.parameters.return_full_text else ""
+                    event.generated_text = prefix + "".join(texts)
+                    event.details = _details(token, index)
+                yield {"data": event.model_dump_json()}
+                token = None if token.finish else await anext(rest, None)
+        except HostError as error:
+            yield {"data": error.body().model_dump_json()}
+
+
+def _generate_json(answer: GenerateResponse) -> dict[str, object]:
+    """TGI leaves `details` out unless asked for; inside details, nulls stay (`seed`)."""
+    shaped = answer.model_dump(mode="json")
+    if shaped["details"] is None:
+        del shaped["details"]
+    return shaped
+
+
+def _wire_token(token: GeneratedToken) -> Token:
+    return Token(id=token.id, text=token.text, logprob=token.logprob, special=token.special)
+
+
+def _details(last: GeneratedToken, generated: int) -> Details:
+    finish = last.finish
+    if finish is None:
+        raise HostError("generation ended before its last token")
+    return Details(
+        finish_reason=finish.reason,
+        generated_tokens=generated,
+        seed=finish.seed,
+        input_length=finish.input_length,
+        reused_prompt_tokens=finish.reused_prompt_tokens,
+    )
+
+
+async def _until_disconnected(request: Request, work: Awaitable[_T]) -> _T:
+    """Await `work`, but cancel it and raise `_ClientGone` if the client hangs up first."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise _ClientGone
+    return task.result()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _host_error(_: Request, error: Exception) -> Response:
+    assert isinstance(error, HostError)
+    body = error.body()
+    return JSONResponse(body.model_dump(mode="json"), status_code=http_status(body.error_type))
+
+
+async def _unexpected_error(_: Request, error: Exception) -> Response:
+    _log.exception("unexpected failure", exc_info=error)
+    body = ErrorBody(
+        error=f"{type(error).__name__}: {error}", error_type=ErrorType.INCOMPLETE_GENERATION
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=500)

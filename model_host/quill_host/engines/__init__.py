@@ -1,0 +1,57 @@
+"""The engine registry: `--engine` names map to factories, so adding an engine is one entry.
+
+Factories import their engine lazily, so choosing one engine never imports another's heavy
+dependencies (llama.cpp, torch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from quill_host.engines.base import Engine
+from quill_host.models import ResolvedModel
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """What every engine is built from, whatever its kind."""
+
+    model: ResolvedModel
+    n_ctx: int = 8192
+    n_threads: int | None = None
+
+
+EngineFactory = Callable[[EngineOptions], Engine]
+
+
+def _llamacpp(options: EngineOptions) -> Engine:
+    from quill_host.engines.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine(
+        options.model.model_id, options.model.path, options.n_ctx, options.n_threads
+    )
+
+
+ENGINES: Mapping[str, EngineFactory] = MappingProxyType({"llama.cpp": _llamacpp})
+"""Every engine by its `--engine` name."""
+
+AUTO_ORDER: tuple[str, ...] = ("llama.cpp",)
+"""What `--engine auto` tries, best first (a CUDA engine will come before llama.cpp)."""
+
+
+def engine_names() -> list[str]:
+    """The choices `--engine` accepts."""
+    return ["auto", *ENGINES]
+
+
+def create_engine(name: str, options: EngineOptions) -> Engine:
+    """Build the engine `name` (or the first that `auto` can use) for `options`."""
+    if name == "auto":
+        name = AUTO_ORDER[0]
+    try:
+        factory = ENGINES[name]
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r}; choose from {engine_names()}") from None
+    return factory(options)

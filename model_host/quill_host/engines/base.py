@@ -1,0 +1,125 @@
+"""The engine interface: what the scheduler and the HTTP layer may ask of a model.
+
+An engine owns one model and its KV cache. It is not thread-safe: the scheduler calls it from one
+worker thread at a time, so engines keep no locks. `generate` is blocking and yields token by
+token, so the caller can stream and can stop it between any two tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from quill_host.errors import ValidationFailed
+from quill_host.protocol import FinishReason, GenerateParameters, TokenSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """Why and how a generation ended; carried by its last token."""
+
+    reason: FinishReason
+    seed: int | None
+    input_length: int
+    reused_prompt_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedToken:
+    """One token of output; `finish` is set on the last one only."""
+
+    id: int
+    text: str
+    logprob: float
+    special: bool
+    finish: Finish | None = None
+
+
+StopCheck = Callable[[], bool]
+
+
+class Engine(ABC):
+    """A loaded model that can tokenize and generate."""
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """The name clients see in `/info` and use to pick a prompt format."""
+
+    @property
+    @abstractmethod
+    def context_size(self) -> int:
+        """Prompt plus generated tokens must fit in this many positions."""
+
+    @property
+    @abstractmethod
+    def dtype(self) -> str:
+        """The weights' type, for `/info` (e.g. `Q4_K_M`)."""
+
+    @abstractmethod
+    def tokenize(self, text: str) -> list[int]:
+        """The token ids the model would see for `text`, with the BOS token if it adds one."""
+
+    @abstractmethod
+    def token_piece(self, token: int) -> bytes:
+        """The raw bytes of one token (special tokens as their literal text)."""
+
+    @abstractmethod
+    def generate(
+        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+    ) -> Iterator[GeneratedToken]:
+        """Yield the continuation of `prompt` token by token.
+
+        Raises `ValidationFailed` before any work if the prompt cannot fit. Checks `should_stop`
+        before each token and simply ends (no `finish`) once it returns true: the client is gone.
+        """
+
+    @abstractmethod
+    def is_special(self, token: int) -> bool:
+        """Whether `token` is a control token (BOS, EOS, turn markers) rather than text."""
+
+    def token_spans(self, text: str) -> list[TokenSpan]:
+        """`/tokenize`'s answer: each token with the character range it covers in `text`.
+
+        Offsets come from decoding the pieces back in order, so they are exact whenever the
+        tokenizer round-trips the text; special tokens cover an empty range.
+        """
+        spans: list[TokenSpan] = []
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        position = 0
+        for token in self.tokenize(text):
+            piece = self.token_piece(token)
+            literal = piece.decode("utf-8", errors="replace")
+            length = 0 if self.is_special(token) else len(decoder.decode(piece))
+            spans.append(TokenSpan(id=token, text=literal, start=position, stop=position + length))
+            position += length
+        return spans
+
+
+def fit_prompt(
+    tokens: Sequence[int], params: GenerateParameters, context_size: int, bos: int | None
+) -> tuple[list[int], int]:
+    """Apply `truncate` and check the context budget, as TGI's router does.
+
+    Returns the prompt tokens to run and the number of new tokens to allow. `truncate` keeps the
+    last tokens (the text nearest the cursor) and the BOS token, which the model needs first.
+    """
+    kept = list(tokens)
+    if params.truncate is not None and len(kept) > params.truncate:
+        if bos is not None and kept and kept[0] == bos:
+            kept = [bos, *kept[len(kept) - params.truncate + 1 :]] if params.truncate > 1 else [bos]
+        else:
+            kept = kept[len(kept) - params.truncate :]
+    max_new = params.max_new_tokens
+    if max_new is None:
+        max_new = context_size - len(kept)
+    if len(kept) + max_new > context_size:
+        raise ValidationFailed(
+            f"`inputs` tokens + `max_new_tokens` must be <= {context_size}. "
+            f"Given: {len(kept)} `inputs` tokens and {max_new} `max_new_tokens`"
+        )
+    if max_new < 1:
+        raise ValidationFailed(f"`inputs` must have less than {context_size} tokens")
+    return kept, max_new

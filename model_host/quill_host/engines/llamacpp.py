@@ -1,0 +1,186 @@
+"""The CPU engine: a GGUF model through llama-cpp-python, with KV-cache reuse across requests.
+
+Prefix reuse is the point of this engine. While a user types, successive prompts share everything
+but the last few tokens; the KV cache of the previous request is kept, the prompt is compared
+with the tokens already in it, the cache is cut back to the longest common prefix and only the
+rest is computed. Gemma 3's sliding-window layers would otherwise keep only the last window of
+positions, which makes a cut-back cache unusable, so the full-size SWA cache is requested.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+
+from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, fit_prompt
+from quill_host.engines.llamacpp_sampler import SamplerChain
+from quill_host.errors import GenerationFailed
+from quill_host.hardware import physical_cores
+from quill_host.protocol import FinishReason, GenerateParameters
+from quill_host.textstream import TextAssembler
+
+_DTYPES = {
+    llama_cpp.LLAMA_FTYPE_ALL_F32: "F32",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_F16: "F16",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_BF16: "BF16",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0: "Q8_0",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_0: "Q4_0",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M: "Q4_K_M",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_S: "Q4_K_S",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q5_K_M: "Q5_K_M",
+    llama_cpp.LLAMA_FTYPE_MOSTLY_Q6_K: "Q6_K",
+}
+
+
+class LlamaCppEngine(Engine):
+    """One GGUF model in one llama.cpp context (a single sequence, so one request at a time)."""
+
+    def __init__(
+        self, model_id: str, path: Path, n_ctx: int = 8192, n_threads: int | None = None
+    ) -> None:
+        threads = n_threads or physical_cores()
+        self._model_id = model_id
+        self._llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            swa_full=True,
+            verbose=False,
+        )
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        self._n_vocab = self._llm.n_vocab()
+        bos = self._llm.token_bos()
+        self._bos = bos if bos >= 0 and llama_cpp.llama_vocab_get_add_bos(self._vocab) else None
+        file_type = self._llm.metadata.get("general.file_type", "")
+        self._dtype = _DTYPES.get(int(file_type), "unknown") if file_type.isdigit() else "unknown"
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def context_size(self) -> int:
+        return int(self._llm.n_ctx())
+
+    @property
+    def dtype(self) -> str:
+        return self._dtype
+
+    def tokenize(self, text: str) -> list[int]:
+        # `special=False`: text that looks like `<eos>` in user code is text, not a control token.
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=self._bos is not None))
+
+    def token_piece(self, token: int) -> bytes:
+        size = 64
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            length = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, size, 0, True)
+            if length >= 0:
+                return buffer.raw[:length]
+            size = -length
+
+    def is_special(self, token: int) -> bool:
+        return bool(
+            llama_cpp.llama_vocab_is_control(self._vocab, token)
+            or llama_cpp.llama_vocab_is_eog(self._vocab, token)
+        )
+
+    def generate(
+        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+    ) -> Iterator[GeneratedToken]:
+        tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
+        seed = None
+        if params.sampling:
+            seed = params.seed if params.seed is not None else random.randrange(2**32)
+        try:
+            reused = self._prefill(tokens, should_stop)
+        except Exception as error:
+            self._forget()
+            raise GenerationFailed(f"prompt evaluation failed: {error}") from error
+        if reused is None:
+            return
+
+        def finish(reason: FinishReason) -> Finish:
+            return Finish(reason, seed, len(tokens), reused)
+
+        text = TextAssembler(params.stop)
+        with SamplerChain(params, seed, self._n_vocab) as sampler:
+            sampler.remember(tokens)
+            for index in range(max_new):
+                if should_stop():
+                    return
+                token = sampler.sample(self._llm.ctx)
+                logprob = self._logprob(token)
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                    yield GeneratedToken(token, "", logprob, True, finish("eos_token"))
+                    return
+                last = index == max_new - 1
+                piece = text.push(self.token_piece(token), final=last)
+                reason: FinishReason | None = None
+                if piece.stopped:
+                    reason = "stop_sequence"
+                elif last:
+                    reason = "length"
+                yield GeneratedToken(
+                    token,
+                    piece.text,
+                    logprob,
+                    self.is_special(token),
+                    finish(reason) if reason else None,
+                )
+                if reason:
+                    return
+                # The last token is never evaluated: nothing would read its logits, and the
+                # cache then holds exactly prompt + output minus one, ready for the next prefix.
+                self._decode([token])
+
+    def _prefill(self, tokens: Sequence[int], should_stop: StopCheck) -> int | None:
+        """Bring the cache to `tokens`, computing only what differs; the number reused.
+
+        At least one token is always evaluated, because sampling needs fresh logits. Returns
+        None when stopped between batches (the cache stays valid for what was computed).
+        """
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        for old, new in zip(cached, tokens, strict=False):
+            if old != new:
+                break
+            common += 1
+        reused = min(common, len(tokens) - 1)
+        memory = llama_cpp.llama_get_memory(llm.ctx)
+        if reused > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, reused, -1):
+            llm.n_tokens = reused
+        else:
+            self._forget()
+            reused = 0
+        for start in range(reused, len(tokens), llm.n_batch):
+            if should_stop():
+                return None
+            llm.eval(tokens[start : start + llm.n_batch])
+        return reused
+
+    def _forget(self) -> None:
+        """Drop the cache: after a failed decode its contents are unknown."""
+        self._llm.reset()  # type: ignore[no-untyped-call]
+
+    def _decode(self, tokens: Sequence[int]) -> None:
+        try:
+            self._llm.eval(tokens)
+        except Exception as error:
+            self._forget()
+            raise GenerationFailed(f"decoding failed: {error}") from error
+
+    def _logprob(self, token: int) -> float:
+        """log p(token) under the raw model distribution, as TGI reports it."""
+        pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
+        logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+        peak = float(logits.max())
+        log_total = peak + float(np.log(np.exp(logits - peak).sum()))
+        return float(logits[token]) - log_total

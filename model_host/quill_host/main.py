@@ -1,0 +1,202 @@
+"""`quill host` / `python -m quill_host`: load a model, bind, announce, serve.
+
+The order matters to whoever starts the host (the language server, tests, scripts): the model is
+loaded before the socket exists, so the one line on stdout (and the ready file) means "requests
+will be answered now", and port 0 works because the socket is bound here, not by uvicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from quill_host.api import create_app
+from quill_host.engines import EngineOptions, create_engine, engine_names
+from quill_host.errors import ModelNotFound
+from quill_host.models import DEFAULT_MODEL, resolve_model
+from quill_host.scheduler import Scheduler
+
+_log = logging.getLogger("quill_host")
+
+ANNOUNCEMENT = "Quill host serving {model_id} at {url}"
+"""The single stdout line, printed once requests can be served; parse the URL after ` at `."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, shared with `quill host`."""
+    parser = argparse.ArgumentParser(
+        prog="quill host", description="Serve a local model over the TGI HTTP API."
+    )
+    parser.add_argument("--engine", choices=engine_names(), default="auto")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help="'default' (the packaged Gemma 3 270M) or a .gguf"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--n-ctx", type=_positive, default=8192, help="context size in tokens")
+    parser.add_argument(
+        "--max-queue", type=_non_negative, default=16, help="waiting requests before 429"
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="exit after this long without requests (0: never)",
+    )
+    parser.add_argument(
+        "--ready-file", type=Path, help="write {url, pid, model_id} here as JSON once serving"
+    )
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return number
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the host until a signal (or the idle timeout); the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    try:
+        model = resolve_model(args.model)
+    except ModelNotFound as error:
+        print(f"quill host: {error}", file=sys.stderr)
+        return 2
+    engine = create_engine(args.engine, EngineOptions(model=model, n_ctx=args.n_ctx))
+    sock = _bind(args.host, args.port)
+    scheduler = Scheduler(engine, max_queue=args.max_queue)
+    config = uvicorn.Config(
+        create_app(scheduler),
+        log_level=args.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    url = f"http://{_url_host(args.host)}:{sock.getsockname()[1]}"
+    _ignore_signals_after_shutdown()
+    try:
+        asyncio.run(_serve(server, sock, scheduler, args, url, engine.model_id))
+    finally:
+        sock.close()
+        if args.ready_file is not None:
+            _remove_ready_file(args.ready_file)
+    return 0
+
+
+async def _serve(
+    server: uvicorn.Server,
+    sock: socket.socket,
+    scheduler: Scheduler,
+    args: argparse.Namespace,
+    url: str,
+    model_id: str,
+) -> None:
+    async def announce_when_started() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.01)
+        if args.ready_file is not None:
+            ready = {"url": url, "pid": os.getpid(), "model_id": model_id}
+            _write_ready_file(args.ready_file, ready)
+        print(ANNOUNCEMENT.format(model_id=model_id, url=url), flush=True)
+
+    async def exit_when_idle(limit: float) -> None:
+        while not server.should_exit:
+            await asyncio.sleep(min(1.0, limit))
+            idle = scheduler.idle_seconds()
+            if idle is not None and idle >= limit:
+                _log.warning("no request for %.0f s, exiting", idle)
+                server.should_exit = True
+
+    helpers = [asyncio.create_task(announce_when_started())]
+    if args.idle_timeout > 0:
+        helpers.append(asyncio.create_task(exit_when_idle(args.idle_timeout)))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind (and listen) here, so port 0 gives a port we know before announcing it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _ignore_signals_after_shutdown() -> None:
+    """Make SIGTERM/SIGINT end the process with status 0.
+
+    uvicorn turns the first signal into a graceful shutdown and then re-raises it with the
+    handlers it found; with these in place that re-raise is harmless instead of a
+    KeyboardInterrupt traceback or a death by SIGTERM.
+    """
+
+    def ignore(signum: int, frame: FrameType | None) -> None:
+        _log.debug("signal %d after shutdown", signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, ignore)
+
+
+def _write_ready_file(path: Path, content: dict[str, object]) -> None:
+    """Write atomically: a reader sees no file or the whole JSON, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(content, out)
+        os.replace(scratch, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(scratch)
+        raise
+
+
+def _remove_ready_file(path: Path) -> None:
+    """Remove the ready file on exit, unless another host has replaced it since."""
+    with suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()

@@ -1,0 +1,52 @@
+"""Typed failures of a model server, mirroring TGI's ``error_type`` ↔ HTTP status table.
+
+The language server turns each into one message for the user, so every failure carries
+the server it came from and a cause a person can act on.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class FailureKind(Enum):
+    UNREACHABLE = "unreachable"  # connection refused, DNS, TLS: nothing answered
+    TIMEOUT = "timeout"  # answered too slowly for the deadline
+    VALIDATION = "validation"  # 422: the request was refused as invalid
+    GENERATION = "generation"  # 424: the model failed while generating
+    OVERLOADED = "overloaded"  # 429: queue full
+    INCOMPLETE = "incomplete_generation"
+    PROTOCOL = "protocol"  # the answer was not TGI's shape
+    SERVER = "server"  # 5xx or anything else
+
+    @classmethod
+    def from_error_type(cls, error_type: str | None, status: int) -> FailureKind:
+        for kind in cls:
+            if kind.value == error_type:
+                return kind
+        return {422: cls.VALIDATION, 424: cls.GENERATION, 429: cls.OVERLOADED}.get(
+            status, cls.SERVER
+        )
+
+
+class ModelServerError(Exception):
+    """A model server could not give an answer."""
+
+    def __init__(self, kind: FailureKind, server_url: str, detail: str) -> None:
+        super().__init__(f"{server_url}: {kind.value}: {detail}")
+        self.kind = kind
+        self.server_url = server_url
+        self.detail = detail
+
+    def user_message(self) -> str:
+        causes = {
+            FailureKind.UNREACHABLE: "is not reachable",
+            FailureKind.TIMEOUT: "did not answer within the deadline",
+            FailureKind.VALIDATION: "refused the request",
+            FailureKind.GENERATION: "failed while generating",
+            FailureKind.OVERLOADED: "is overloaded",
+            FailureKind.INCOMPLETE: "stopped in the middle of an answer",
+            FailureKind.PROTOCOL: "answered something that is not the TGI API",
+            FailureKind.SERVER: "reported an error",
+        }
+        return f"Quill: the model server at {self.server_url} {causes[self.kind]} ({self.detail})"

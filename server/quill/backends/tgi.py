@@ -1,0 +1,164 @@
+"""Client for the TGI HTTP API (``/generate_stream``, ``/info``, ``/health``).
+
+Plain httpx with httpx-sse rather than ``huggingface_hub.AsyncInferenceClient``: that
+client keeps every streamed response open on its exit stack until the client itself is
+closed, so cancelling a completion would not stop the model server from generating.
+Here each stream lives in its own ``async with``: leaving it (a supersede, a
+``$/cancelRequest``, a deadline) closes the connection, and TGI stops generating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import attrs
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+
+from quill.backends.errors import FailureKind, ModelServerError
+
+
+@attrs.frozen
+class GenerationOptions:
+    max_new_tokens: int
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def to_tgi_parameters(self) -> dict[str, Any]:
+        parameters: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "stop": list(self.stop),
+            "details": True,
+            "return_full_text": False,
+        }
+        if self.temperature > 0:
+            parameters.update(do_sample=True, temperature=self.temperature)
+        else:
+            parameters["do_sample"] = False
+        if self.seed is not None:
+            parameters["seed"] = self.seed
+        return parameters
+
+
+@attrs.frozen
+class ServerInfo:
+    model_id: str
+    max_input_tokens: int | None
+
+
+class TgiClient:
+    """One model server; a pooled HTTP connection shared by all requests."""
+
+    def __init__(self, base_url: str, api_token: str = "", connect_timeout_s: float = 2.0):
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            # The whole-request deadline is the caller's; here only how long to wait for
+            # a connection, so a dead server fails fast instead of at the deadline.
+            timeout=httpx.Timeout(None, connect=connect_timeout_s),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def info(self) -> ServerInfo:
+        body = await self._get_json("/info")
+        model_id = body.get("model_id")
+        if not isinstance(model_id, str):
+            raise self._error(FailureKind.PROTOCOL, "/info has no model_id")
+        max_input = body.get("max_input_tokens", body.get("max_input_length"))
+        return ServerInfo(model_id, max_input if isinstance(max_input, int) else None)
+
+    async def health(self) -> bool:
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def generate_stream(
+        self, prompt: str, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        """Yield the text of each generated token; stops the server when closed early."""
+        async with self._event_stream(prompt, options) as events:
+            async for event in events:
+                if "error" in event:
+                    kind = FailureKind.from_error_type(event.get("error_type"), 500)
+                    raise self._error(kind, str(event["error"]))
+                token = event.get("token")
+                if not isinstance(token, dict) or not isinstance(token.get("text"), str):
+                    raise self._error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
+                if not token.get("special", False):
+                    yield token["text"]
+                if event.get("generated_text") is not None:
+                    return
+
+    @asynccontextmanager
+    async def _event_stream(
+        self, prompt: str, options: GenerationOptions
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        payload = {"inputs": prompt, "parameters": options.to_tgi_parameters()}
+        try:
+            async with aconnect_sse(self._http, "POST", "/generate_stream", json=payload) as source:
+                if source.response.status_code != 200:
+                    await source.response.aread()
+                    raise self._http_error(source.response)
+                yield self._decoded(source.aiter_sse())
+        except httpx.TimeoutException as error:
+            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        except SSEError as error:
+            raise self._error(FailureKind.PROTOCOL, str(error)) from error
+
+    async def _decoded(self, events: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
+        async for sse in events:
+            try:
+                data = json.loads(sse.data)
+            except ValueError as error:
+                detail = f"invalid JSON event {sse.data!r:.200}"
+                raise self._error(FailureKind.PROTOCOL, detail) from error
+            if not isinstance(data, dict):
+                raise self._error(FailureKind.PROTOCOL, f"unexpected event {sse.data!r:.200}")
+            yield data
+
+    async def _get_json(self, path: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(path)
+        except httpx.TimeoutException as error:
+            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except httpx.HTTPError as error:
+            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        if response.status_code != 200:
+            raise self._http_error(response)
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise self._error(FailureKind.PROTOCOL, f"{path} is not JSON") from error
+        if not isinstance(body, dict):
+            raise self._error(FailureKind.PROTOCOL, f"{path} is not a JSON object")
+        return body
+
+    def _http_error(self, response: httpx.Response) -> ModelServerError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "error" in body:
+            kind = FailureKind.from_error_type(body.get("error_type"), response.status_code)
+            return self._error(kind, f"HTTP {response.status_code}: {body['error']}")
+        kind = FailureKind.from_error_type(None, response.status_code)
+        return self._error(kind, f"HTTP {response.status_code}: {response.text[:200]}")
+
+    def _error(self, kind: FailureKind, detail: str) -> ModelServerError:
+        return ModelServerError(kind, self.base_url, detail)
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    return str(error) or type(error).__name__

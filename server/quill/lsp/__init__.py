@@ -1,0 +1,1 @@
+"""The LSP face of Quill: routing, and one module per feature."""

@@ -1,0 +1,28 @@
+"""``workspace/executeCommand`` commands, for users and for bug reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from quill.lsp.language_server import QuillLanguageServer
+from quill.lsp.snapshot import document_for
+
+
+def document_state(ls: QuillLanguageServer, uri: str) -> dict[str, Any]:
+    """The text and version Quill holds for a document: what to attach to a bug report
+    when a suggestion looks like it was made for different code."""
+    document = document_for(ls, uri)
+    return {"uri": uri, "version": document.version, "text": document.text}
+
+
+def last_prompt(ls: QuillLanguageServer) -> dict[str, Any] | None:
+    """The prompt behind the last suggestion: the answer to "why did it suggest that?"."""
+    prompt = ls.completions.last_prompt
+    return None if prompt is None else {"text": prompt.text, "stop": list(prompt.stop)}
+
+
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "quill.documentState": document_state,
+    "quill.lastPrompt": last_prompt,
+}

@@ -1,0 +1,79 @@
+"""The model server that the current settings name, with what it says of itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quill.backends.tgi import ServerInfo, TgiClient
+from quill.embedded_host import EmbeddedHost
+from quill.settings import Settings
+
+
+class ModelEndpoint:
+    """One model server and its ``/info``, asked once and remembered."""
+
+    def __init__(self, url: str, api_token: str) -> None:
+        self.url = url
+        self.api_token = api_token
+        self.client = TgiClient(url, api_token)
+        self._info: ServerInfo | None = None
+
+    async def info(self) -> ServerInfo:
+        if self._info is None:
+            self._info = await self.client.info()
+        return self._info
+
+
+class EndpointProvider:
+    """Gives the endpoint for the settings in force, starting the embedded host when the
+    settings name no server.
+
+    Starting the host takes longer than one request's deadline, so it runs as a task of
+    its own: a request that gives up does not abort the start, and the next request
+    waits for the same start instead of launching a second host.
+    """
+
+    def __init__(self, embedded_host: EmbeddedHost | None = None) -> None:
+        self.embedded_host = embedded_host or EmbeddedHost()
+        self._endpoint: ModelEndpoint | None = None
+        self._host_start: asyncio.Task[str] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, settings: Settings) -> ModelEndpoint:
+        async with self._lock:
+            url = settings.server_url or await self._embedded_url()
+            token = settings.api_token if settings.server_url else ""
+            current = self._endpoint
+            if current is None or (current.url, current.api_token) != (url, token):
+                await self._close_current()
+                self._endpoint = current = ModelEndpoint(url, token)
+            return current
+
+    def start_embedded_host(self) -> asyncio.Task[str]:
+        """Start (or join) the embedded host's start-up without waiting for it."""
+        if self._host_start is None or (
+            self._host_start.done()
+            and (self._host_start.cancelled() or self._host_start.exception() is not None)
+        ):
+            self._host_start = asyncio.create_task(self.embedded_host.ensure_running())
+        return self._host_start
+
+    async def _embedded_url(self) -> str:
+        return await asyncio.shield(self.start_embedded_host())
+
+    async def forget(self, endpoint: ModelEndpoint) -> None:
+        """Drop an endpoint that stopped answering, so the next call looks again (and
+        restarts the embedded host if that is what died)."""
+        async with self._lock:
+            if self._endpoint is endpoint:
+                await self._close_current()
+                self._host_start = None
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            await self._close_current()
+
+    async def _close_current(self) -> None:
+        if self._endpoint is not None:
+            await self._endpoint.client.aclose()
+            self._endpoint = None

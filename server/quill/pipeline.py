@@ -1,0 +1,73 @@
+"""The completion path, stage by stage: gate → prompt → model call → post-process.
+
+Every stage but the model call is a pure function of the cursor snapshot and the
+settings; this module only strings them together and says how long each took.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import aclosing
+
+import attrs
+
+from quill.backends.tgi import GenerationOptions, TgiClient
+from quill.cursor import Cursor
+from quill.model_endpoint import ModelEndpoint
+from quill.postprocess import choose_extent, postprocess, stop_sequences
+from quill.prompts import Prompt, build_prompt, template_for
+from quill.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# TGI's default ``max_stop_sequences``; more would be refused with a 422.
+MAX_STOP_SEQUENCES = 4
+
+
+@attrs.frozen
+class Suggestion:
+    text: str
+    prompt: Prompt
+    model_ms: float
+
+
+async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -> Suggestion | None:
+    """One suggestion for the cursor, or ``None`` where nothing should be suggested."""
+    started = time.perf_counter()
+    extent = choose_extent(cursor)
+    if extent is None:
+        return None
+    info = await endpoint.info()
+    template = template_for(settings.prompt_format, info.model_id)
+    prompt = build_prompt(cursor, template, settings.max_prefix_chars, settings.max_suffix_chars)
+    stops = stop_sequences(extent) + prompt.stop
+    options = GenerationOptions(
+        max_new_tokens=settings.max_new_tokens,
+        temperature=settings.temperature,
+        stop=stops[:MAX_STOP_SEQUENCES],
+    )
+    model_started = time.perf_counter()
+    raw = await generate_until_stop(endpoint.client, prompt.text, options, stops)
+    model_ms = (time.perf_counter() - model_started) * 1000
+    text = postprocess(raw, cursor, extent, stops)
+    log.info(
+        "suggestion %s:%d extent=%s prompt=%d chars model=%.0f ms total=%.0f ms -> %d chars",
+        cursor.path, cursor.offset, extent.value, len(prompt.text), model_ms,
+        (time.perf_counter() - started) * 1000, len(text),
+    )  # fmt: skip
+    return Suggestion(text, prompt, model_ms) if text else None
+
+
+async def generate_until_stop(
+    client: TgiClient, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
+) -> str:
+    """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
+    some stops (or get only the first four) must not keep generating for nothing."""
+    text = ""
+    async with aclosing(client.generate_stream(prompt, options)) as tokens:
+        async for token in tokens:
+            text += token
+            if any(stop in text for stop in stops):
+                break
+    return text

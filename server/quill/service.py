@@ -1,0 +1,105 @@
+"""Completion requests as an editor makes them: many, overlapping, often abandoned.
+
+A newer request for the same document supersedes the older one (its model call is
+cancelled, which closes its HTTP stream), every request is answered within the deadline,
+and a model server that fails is reported once per outage, not once per keystroke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from quill.backends.errors import FailureKind, ModelServerError
+from quill.cursor import Cursor
+from quill.embedded_host import HostStartError
+from quill.model_endpoint import EndpointProvider, ModelEndpoint
+from quill.pipeline import Suggestion, suggest
+from quill.prompts import Prompt
+from quill.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class OutageReporter:
+    """Shows the first failure of an outage; stays quiet until the server recovers."""
+
+    def __init__(self, show_error: Callable[[str], None]) -> None:
+        self._show_error = show_error
+        self.in_outage = False
+
+    def failed(self, message: str) -> None:
+        log.warning("%s", message)
+        if not self.in_outage:
+            self.in_outage = True
+            self._show_error(message)
+
+    def recovered(self) -> None:
+        if self.in_outage:
+            log.info("the model server answers again")
+            self.in_outage = False
+
+
+class CompletionService:
+    def __init__(
+        self,
+        show_error: Callable[[str], None],
+        endpoints: EndpointProvider | None = None,
+    ) -> None:
+        self.settings = Settings()
+        self.endpoints = endpoints or EndpointProvider()
+        self.outage = OutageReporter(show_error)
+        self.last_prompt: Prompt | None = None
+        self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
+
+    async def complete(self, key: str, cursor: Cursor, *, debounce: bool) -> Suggestion | None:
+        """A suggestion for ``cursor``; ``None`` if disabled, superseded or failed.
+
+        ``key`` names the document: a newer request with the same key cancels this one.
+        Cancelling the calling task (``$/cancelRequest``) cancels the model call too.
+        """
+        if not self.settings.enable:
+            return None
+        if (previous := self._running.pop(key, None)) is not None:
+            previous.cancel()
+        task = asyncio.create_task(self._complete_within_deadline(cursor, debounce))
+        self._running[key] = task
+        try:
+            return await task
+        except asyncio.CancelledError:
+            caller = asyncio.current_task()
+            if caller is not None and caller.cancelling():
+                raise  # the client cancelled this request
+            return None  # superseded by a newer request for the same document
+        finally:
+            if self._running.get(key) is task:
+                del self._running[key]
+
+    async def _complete_within_deadline(self, cursor: Cursor, debounce: bool) -> Suggestion | None:
+        settings = self.settings
+        endpoint: ModelEndpoint | None = None
+        try:
+            async with asyncio.timeout(settings.deadline_ms / 1000):
+                if debounce and settings.debounce_ms:
+                    await asyncio.sleep(settings.debounce_ms / 1000)
+                endpoint = await self.endpoints.get(settings)
+                suggestion = await suggest(cursor, endpoint, settings)
+        except TimeoutError:
+            where = f"the model server at {endpoint.url}" if endpoint else "the model server"
+            self.outage.failed(
+                f"Quill: {where} did not answer within the {settings.deadline_ms} ms deadline"
+            )
+            return None
+        except ModelServerError as error:
+            self.outage.failed(error.user_message())
+            if error.kind is FailureKind.UNREACHABLE and endpoint is not None:
+                await self.endpoints.forget(endpoint)
+            return None
+        except HostStartError as error:
+            self.outage.failed(f"Quill: {error}")
+            return None
+        self.outage.recovered()
+        if suggestion is not None:
+            self.last_prompt = suggestion.prompt
+        return suggestion

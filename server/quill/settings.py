@@ -1,0 +1,112 @@
+"""User settings: one frozen, fully defaulted tree, the single source of truth.
+
+Editors send settings as camelCase JSON (``initializationOptions`` and
+``workspace/didChangeConfiguration``). Bad values must never stop the server: they are
+reported once and the defaults stand in, so a typo in an editor config costs a message,
+not the completions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+PromptFormat = Literal["auto", "prefix", "starcoder", "qwen", "deepseek", "codellama", "codestral"]
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value}")
+
+
+def _not_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value}")
+
+
+@attrs.frozen
+class Settings:
+    """Everything a user can set; the defaults are what a newcomer gets."""
+
+    enable: bool = True
+    # Empty: start (or reuse) the embedded model host on this machine.
+    server_url: str = ""
+    api_token: str = attrs.field(default="", repr=False)
+    prompt_format: PromptFormat = "auto"
+    max_new_tokens: int = attrs.field(default=64, validator=_positive)
+    temperature: float = attrs.field(default=0.0, validator=_not_negative)
+    # Wait this long after a keystroke before asking the model; typing on supersedes it.
+    debounce_ms: int = attrs.field(default=150, validator=_not_negative)
+    # A completion is answered (possibly empty) within this time, whatever the model does.
+    deadline_ms: int = attrs.field(default=3000, validator=_positive)
+    # Characters of text before the cursor sent to a model; the window start is anchored.
+    max_prefix_chars: int = attrs.field(default=6000, validator=_positive)
+    max_suffix_chars: int = attrs.field(default=1500, validator=_not_negative)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    renames: dict[str, Any] = {
+        field.name: override(rename=_camel(field.name)) for field in attrs.fields(Settings)
+    }
+    converter.register_structure_hook(
+        Settings,
+        make_dict_structure_fn(
+            Settings,
+            converter,
+            _cattrs_forbid_extra_keys=True,
+            **renames,
+        ),
+    )
+    return converter
+
+
+_converter = _make_converter()
+
+
+def settings_from_options(*layers: Any) -> tuple[Settings, list[str]]:
+    """Settings from editor JSON layers (later ones win: initialization options, then
+    each configuration change), with the problems found.
+
+    Each invalid key is dropped on its own, so one mistake does not discard the rest.
+    """
+    options: dict[str, Any] = {}
+    problems: list[str] = []
+    for layer in layers:
+        if layer is None:
+            continue
+        if isinstance(layer, Mapping) and isinstance(layer.get("quill"), Mapping):
+            layer = layer["quill"]  # {"quill": {...}}, as VS Code and Neovim send it
+        if isinstance(layer, Mapping):
+            options.update(layer)
+        else:
+            problems.append(f"settings must be an object, got {type(layer).__name__}")
+    try:
+        return _converter.structure(options, Settings), problems
+    except Exception:
+        pass
+    valid: dict[str, Any] = {}
+    for key, value in options.items():
+        try:
+            _converter.structure({**valid, key: value}, Settings)
+        except Exception as error:
+            problems.append(f"{key}: {_describe(error)}")
+        else:
+            valid[key] = value
+    return _converter.structure(valid, Settings), problems
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, cattrs.ClassValidationError):
+        messages = cattrs.transform_error(error)
+        return "; ".join(messages)
+    return str(error)

@@ -1,0 +1,56 @@
+"""With no model server configured, ``quill serve`` starts the embedded host itself, and
+a second editor window finds and shares it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, open_document
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    registry = tmp_path / "host.json"
+    if registry.exists():  # the host outlives its editors by design: stop it here
+        os.kill(json.loads(registry.read_text())["pid"], signal.SIGTERM)
+
+
+async def _complete(client: object) -> types.InlineCompletionList | None:
+    return await client.text_document_inline_completion_async(  # type: ignore[attr-defined,no-any-return]
+        types.InlineCompletionParams(
+            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(STATS_URI),
+            position=STATS_BODY,
+        )
+    )
+
+
+async def test_the_embedded_host_is_started_once_and_shared(
+    start_client: StartClient, cache_dir: Path
+) -> None:
+    env = {"QUILL_CACHE_DIR": str(cache_dir)}
+    # The first completion waits for the model to load, so give it a long deadline.
+    options = {"deadlineMs": 60_000, "maxNewTokens": 16}
+    first, _ = await start_client(options, env=env)
+    open_document(first, STATS_URI, STATS)
+    result = await _complete(first)
+    assert result is not None
+    assert result.items
+    record = json.loads((cache_dir / "host.json").read_text())
+    assert record["url"].startswith("http://127.0.0.1:")
+    assert cache_dir.stat().st_mode & 0o777 == 0o700
+
+    second, _ = await start_client(options, env=env)
+    open_document(second, STATS_URI, STATS)
+    result = await _complete(second)
+    assert result is not None
+    assert result.items
+    assert json.loads((cache_dir / "host.json").read_text()) == record  # the same host

@@ -1,0 +1,118 @@
+"""Model servers that are down, slow or failing: every request is still answered in
+time, the user hears of it once, and a cancelled request stops the model's work.
+
+The stand-in servers here only make faults; the real host proves the features work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+
+from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, open_document
+from tests.fake_tgi import FakeTgi, closed_port_url, serve_fake_tgi
+
+
+def _inline(automatic: bool = False) -> types.InlineCompletionParams:
+    kind = types.InlineCompletionTriggerKind
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(kind.Automatic if automatic else kind.Invoked),
+        text_document=types.TextDocumentIdentifier(STATS_URI),
+        position=STATS_BODY,
+    )
+
+
+async def _wait_for(condition: object, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_server_that_is_down_gives_empty_answers_and_one_message(
+    start_client: StartClient,
+) -> None:
+    client, _ = await start_client({"serverUrl": closed_port_url(), "deadlineMs": 3000})
+    open_document(client, STATS_URI, STATS)
+    for _ in range(3):
+        started = time.monotonic()
+        result = await client.text_document_inline_completion_async(_inline())
+        assert result is not None
+        assert not result.items
+        assert time.monotonic() - started < 3.0  # answered before the deadline, not at it
+    errors = [m for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1, errors
+    assert "not reachable" in errors[0].message
+    assert "127.0.0.1" in errors[0].message
+
+
+async def test_a_stalled_server_is_cut_off_at_the_deadline(start_client: StartClient) -> None:
+    fake = FakeTgi("stall")
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url, "deadlineMs": 500})
+        open_document(client, STATS_URI, STATS)
+        started = time.monotonic()
+        result = await client.text_document_inline_completion_async(_inline())
+        elapsed = time.monotonic() - started
+        assert result is not None
+        assert not result.items
+        assert 0.4 < elapsed < 2.0
+        await _wait_for(lambda: fake.streams_closed_by_client == 1)
+        [message] = client.messages
+        assert "deadline" in message.message
+
+
+async def test_a_generation_error_is_reported_once(start_client: StartClient) -> None:
+    fake = FakeTgi("error")
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url})
+        open_document(client, STATS_URI, STATS)
+        for _ in range(2):
+            result = await client.text_document_inline_completion_async(_inline())
+            assert result is not None
+            assert not result.items
+        [message] = client.messages
+        assert "out of memory" in message.message
+
+
+async def test_a_newer_request_supersedes_and_stops_the_older(start_client: StartClient) -> None:
+    fake = FakeTgi("slow", token_interval_s=0.1)
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client(
+            {"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0, "maxNewTokens": 500}
+        )
+        open_document(client, STATS_URI, STATS)
+        older = asyncio.ensure_future(
+            client.text_document_inline_completion_async(_inline(automatic=True))
+        )
+        await _wait_for(lambda: fake.streams_started == 1)
+        newer = asyncio.ensure_future(
+            client.text_document_inline_completion_async(_inline(automatic=True))
+        )
+        older_result = await older
+        assert older_result is not None
+        assert not older_result.items  # answered at once, empty: it was superseded
+        await _wait_for(lambda: fake.streams_closed_by_client == 1)
+        await _wait_for(lambda: fake.streams_started == 2)
+        await newer
+
+
+async def test_cancel_request_closes_the_model_stream(start_client: StartClient) -> None:
+    fake = FakeTgi("slow", token_interval_s=0.1)
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url, "deadlineMs": 5000})
+        open_document(client, STATS_URI, STATS)
+        request = asyncio.ensure_future(
+            client.protocol.send_request_async(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(), msg_id="to-cancel"
+            )
+        )
+        await _wait_for(lambda: fake.streams_started == 1)
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="to-cancel"))
+        with pytest.raises(JsonRpcRequestCancelled):
+            await request
+        await _wait_for(lambda: fake.streams_closed_by_client == 1)
