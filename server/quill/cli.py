@@ -41,14 +41,17 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="quill", description=__doc__)
     parser.add_argument("--version", action="version", version=f"quill {__version__}")
-    parser.add_argument(
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
         "--log-level",
         choices=["debug", "info", "warning", "error"],
         help="default: info for serve (editors keep it in their log), error otherwise",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the language server (stdio by default)")
+    serve = commands.add_parser(
+        "serve", parents=[logging_options], help="run the language server (stdio by default)"
+    )
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
 
     commands.add_parser(
@@ -57,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    complete = commands.add_parser("complete", help="print one completion, as an editor gets it")
+    complete = commands.add_parser(
+        "complete", parents=[logging_options], help="print one completion, as an editor gets it"
+    )
     complete.add_argument("location", metavar="FILE:LINE:COL", help="1-based, as editors show")
     complete.add_argument("--workspace", type=Path, help="the project the file belongs to")
     complete.add_argument("--json", action="store_true", help="print a JSON object")
@@ -139,7 +144,10 @@ async def _complete(args: argparse.Namespace) -> int:
         print(suggestion.text)
     if errors:
         return 2
-    return 0 if suggestion else 1
+    if suggestion is None:
+        print(f"quill: no suggestion at {args.location}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _parse_location(location: str) -> tuple[Path, int, int]:
