@@ -7,23 +7,22 @@ sse-starlette's disconnect handling, `/generate` through a watcher on the ASGI c
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive
 
 from quill_host import __version__
 from quill_host.engines.base import GeneratedToken
-from quill_host.errors import HostError, ValidationFailed
+from quill_host.errors import HostError
+from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
+from quill_host.metrics import HostMetrics, RequestMetricsMiddleware
+from quill_host.openai_completions import openai_completions
 from quill_host.protocol import (
     Details,
     ErrorBody,
@@ -41,44 +40,36 @@ from quill_host.scheduler import Scheduler
 
 _log = logging.getLogger(__name__)
 
-_Model = TypeVar("_Model", bound=BaseModel)
-_T = TypeVar("_T")
-
-_CLIENT_CLOSED = 499
-"""nginx's status for a request the client abandoned; nobody reads it, the logs do."""
-
-
-class _ClientGone(Exception):
-    """The client disconnected before its answer was ready."""
-
-
 def create_app(scheduler: Scheduler) -> Starlette:
     """The TGI-compatible application around `scheduler` (and its engine)."""
     engine = scheduler.engine
+    metrics = HostMetrics(scheduler)
 
     async def generate(request: Request) -> Response:
-        body = await _parse(request, GenerateRequest)
+        body = await parse_body(request, GenerateRequest)
         if body.stream:
-            return await _stream(request, scheduler, body)
+            return await _stream(request, scheduler, metrics, body)
         try:
-            answer = await _until_disconnected(request, _complete(scheduler, body))
-        except _ClientGone:
-            return Response(status_code=_CLIENT_CLOSED)
+            answer = await until_disconnected(request, _complete(scheduler, metrics, body))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED)
         return JSONResponse([_generate_json(answer)])
 
     async def generate_once(request: Request) -> Response:
-        body = await _parse(request, GenerateRequest)
+        body = await parse_body(request, GenerateRequest)
         try:
-            answer = await _until_disconnected(request, _complete(scheduler, body))
-        except _ClientGone:
-            return Response(status_code=_CLIENT_CLOSED)
+            answer = await until_disconnected(request, _complete(scheduler, metrics, body))
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED)
         return JSONResponse(_generate_json(answer))
 
     async def generate_stream(request: Request) -> Response:
-        return await _stream(request, scheduler, await _parse(request, GenerateRequest))
+        return await _stream(
+            request, scheduler, metrics, await parse_body(request, GenerateRequest)
+        )
 
     async def tokenize(request: Request) -> Response:
-        body = await _parse(request, TokenizeRequest)
+        body = await parse_body(request, TokenizeRequest)
         spans = engine.token_spans(body.inputs)
         return JSONResponse([span.model_dump() for span in spans])
 
@@ -94,6 +85,12 @@ def create_app(scheduler: Scheduler) -> Starlette:
             ).model_dump()
         )
 
+    async def prometheus(_: Request) -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def completions(request: Request) -> Response:
+        return await openai_completions(request, scheduler, metrics)
+
     async def health(_: Request) -> Response:
         # The model is loaded before the socket is bound, so answering at all means ready.
         return Response(status_code=200)
@@ -103,39 +100,32 @@ def create_app(scheduler: Scheduler) -> Starlette:
         yield
         scheduler.close()
 
-    return Starlette(
-        routes=[
-            Route("/", generate, methods=["POST"]),
-            Route("/generate", generate_once, methods=["POST"]),
-            Route("/generate_stream", generate_stream, methods=["POST"]),
-            Route("/tokenize", tokenize, methods=["POST"]),
-            Route("/info", info, methods=["GET"]),
-            Route("/health", health, methods=["GET"]),
-        ],
+    routes = [
+        Route("/", generate, methods=["POST"]),
+        Route("/generate", generate_once, methods=["POST"]),
+        Route("/generate_stream", generate_stream, methods=["POST"]),
+        Route("/v1/completions", completions, methods=["POST"]),
+        Route("/tokenize", tokenize, methods=["POST"]),
+        Route("/info", info, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
         exception_handlers={HostError: _host_error, Exception: _unexpected_error},
         lifespan=lifespan,
     )
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        metrics=metrics,
+        routes=frozenset(route.path for route in routes),
+    )
+    return app
 
 
-async def _parse(request: Request, model: type[_Model]) -> _Model:
-    """Read and validate a JSON body; any problem is the client's, so a 422."""
-    raw = await request.body()
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        raise ValidationFailed(_describe(error)) from None
-
-
-def _describe(error: ValidationError) -> str:
-    """One line per problem, naming the field the way a client wrote it."""
-    problems = []
-    for item in error.errors(include_url=False):
-        where = ".".join(str(part) for part in item["loc"])
-        problems.append(f"{where}: {item['msg']}" if where else str(item["msg"]))
-    return "; ".join(problems) or "invalid request"
-
-
-async def _complete(scheduler: Scheduler, body: GenerateRequest) -> GenerateResponse:
+async def _complete(
+    scheduler: Scheduler, metrics: HostMetrics, body: GenerateRequest
+) -> GenerateResponse:
     """Run one request to the end and shape it like TGI's `/generate`."""
     tokens: list[GeneratedToken] = []
     async with scheduler.generation(body.inputs, body.parameters) as stream:
@@ -143,6 +133,7 @@ async def _complete(scheduler: Scheduler, body: GenerateRequest) -> GenerateResp
             tokens.append(token)
     if not tokens or tokens[-1].finish is None:
         raise HostError("generation ended before its last token")
+    metrics.observe_finish(tokens[-1].finish, len(tokens))
     text = "".join(token.text for token in tokens)
     if body.parameters.return_full_text:
         text = body.inputs + text
@@ -155,23 +146,26 @@ async def _complete(scheduler: Scheduler, body: GenerateRequest) -> GenerateResp
     return GenerateResponse(generated_text=text, details=details)
 
 
-async def _stream(request: Request, scheduler: Scheduler, body: GenerateRequest) -> Response:
+async def _stream(
+    request: Request, scheduler: Scheduler, metrics: HostMetrics, body: GenerateRequest
+) -> Response:
     """Start a stream; failures before the first token are HTTP errors, later ones SSE events."""
     exits = AsyncExitStack()
     try:
         tokens = await exits.enter_async_context(scheduler.generation(body.inputs, body.parameters))
-        first = await _until_disconnected(request, anext(tokens))
-    except _ClientGone:
+        first = await until_disconnected(request, anext(tokens))
+    except ClientGone:
         await exits.aclose()
-        return Response(status_code=_CLIENT_CLOSED)
+        return Response(status_code=CLIENT_CLOSED)
     except BaseException:
         await exits.aclose()
         raise
-    return EventSourceResponse(_events(body, first, tokens, exits), sep="\n")
+    return EventSourceResponse(_events(body, metrics, first, tokens, exits), sep="\n")
 
 
 async def _events(
     body: GenerateRequest,
+    metrics: HostMetrics,
     first: GeneratedToken,
     rest: AsyncIterator[GeneratedToken],
     exits: AsyncExitStack,
@@ -187,6 +181,7 @@ async def _events(
                 texts.append(token.text)
                 event = StreamResponse(index=index, token=_wire_token(token))
                 if token.finish is not None:
+                    metrics.observe_finish(token.finish, index)
                     prefix = body.inputs if body.parameters.return_full_text else ""
                     event.generated_text = prefix + "".join(texts)
                     event.details = _details(token, index)
@@ -219,27 +214,6 @@ def _details(last: GeneratedToken, generated: int) -> Details:
         input_length=finish.input_length,
         reused_prompt_tokens=finish.reused_prompt_tokens,
     )
-
-
-async def _until_disconnected(request: Request, work: Awaitable[_T]) -> _T:
-    """Await `work`, but cancel it and raise `_ClientGone` if the client hangs up first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request.receive))
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    if task.cancelled():
-        raise _ClientGone
-    return task.result()
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
 
 
 async def _host_error(_: Request, error: Exception) -> Response:

@@ -50,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-queue", type=_non_negative, default=16, help="waiting requests before 429"
     )
     parser.add_argument(
+        "--no-prefix-cache",
+        dest="prefix_cache",
+        action="store_false",
+        help="recompute every prompt from scratch (to measure what KV reuse is worth)",
+    )
+    parser.add_argument(
+        "--kv-slots-mb",
+        type=_non_negative,
+        default=256,
+        help="memory for the KV caches of other open files (parked sequences)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=0.0,
@@ -88,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     except ModelNotFound as error:
         print(f"quill host: {error}", file=sys.stderr)
         return 2
-    engine = create_engine(args.engine, EngineOptions(model=model, n_ctx=args.n_ctx))
+    options = EngineOptions(
+        model=model,
+        n_ctx=args.n_ctx,
+        prefix_cache=args.prefix_cache,
+        slot_budget_bytes=args.kv_slots_mb << 20,
+    )
+    engine = create_engine(args.engine, options)
     sock = _bind(args.host, args.port)
     scheduler = Scheduler(engine, max_queue=args.max_queue)
     config = uvicorn.Config(

@@ -48,6 +48,11 @@ class Scheduler:
         """Requests accepted at once (one running plus the line), as TGI's `/info` reports."""
         return 1 + self._max_queue
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for their turn."""
+        return self._waiting
+
     def idle_seconds(self) -> float | None:
         """Seconds since the last request ended, or None while any request is in or waiting."""
         if self._active or self._waiting:

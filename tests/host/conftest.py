@@ -24,3 +24,19 @@ def tiny_queue_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 def client(host: Host) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=host.url, timeout=30.0) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def uncached_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    """A host that recomputes every prompt: what a cold answer is."""
+    running = start_host(["--no-prefix-cache"], tmp_path_factory.mktemp("uncached"))
+    try:
+        yield running
+    finally:
+        stop_host(running)
+
+
+@pytest.fixture
+def uncached_client(uncached_host: Host) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=uncached_host.url, timeout=30.0) as http:
+        yield http

@@ -64,14 +64,29 @@ def test_seeded_sampling_is_reproducible(client: httpx.Client) -> None:
     assert generate(client, FIB_PREFIX, **params)["generated_text"] == first["generated_text"]
 
 
-def test_shared_prefix_is_reused_and_gives_the_cold_answer(client: httpx.Client) -> None:
+def test_shared_prefix_is_reused_and_gives_the_cold_answer(
+    client: httpx.Client, uncached_client: httpx.Client
+) -> None:
     edited = MODULE + "def scale_12(value: float) -> float:\n    return"
     generate(client, MODULE + "def scale_12(value: float) -> float:\n", max_new_tokens=2)
     warm = generate(client, edited, max_new_tokens=10)
     prompt_tokens = warm["details"]["input_length"]
     assert warm["details"]["reused_prompt_tokens"] > prompt_tokens - 10
 
-    generate(client, "Unrelated text to evict the cache.", max_new_tokens=2)
-    cold = generate(client, edited, max_new_tokens=10)
-    assert cold["details"]["reused_prompt_tokens"] <= 1  # at most the BOS token is shared
+    cold = generate(uncached_client, edited, max_new_tokens=10)
+    assert cold["details"]["reused_prompt_tokens"] == 0
     assert cold["generated_text"] == warm["generated_text"]
+
+
+def test_switching_files_restores_the_other_file_cache(
+    client: httpx.Client, uncached_client: httpx.Client
+) -> None:
+    first_file = MODULE + "def first_helper(value: float) -> float:\n    return"
+    other_file = "import os\n\n" + "\n".join(f"PATH_{n} = os.getcwd()" for n in range(60))
+    answer = generate(client, first_file, max_new_tokens=8)
+    generate(client, other_file, max_new_tokens=2)  # the first file's cache is parked
+    again = generate(client, first_file, max_new_tokens=8)
+    assert again["details"]["reused_prompt_tokens"] == again["details"]["input_length"] - 1
+    assert again["generated_text"] == answer["generated_text"]
+    cold = generate(uncached_client, first_file, max_new_tokens=8)
+    assert cold["generated_text"] == again["generated_text"]

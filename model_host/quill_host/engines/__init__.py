@@ -21,6 +21,8 @@ class EngineOptions:
     model: ResolvedModel
     n_ctx: int = 8192
     n_threads: int | None = None
+    prefix_cache: bool = True  # off only to measure what reuse is worth
+    slot_budget_bytes: int = 256 << 20  # parked sequences of other files
 
 
 EngineFactory = Callable[[EngineOptions], Engine]
@@ -30,7 +32,12 @@ def _llamacpp(options: EngineOptions) -> Engine:
     from quill_host.engines.llamacpp import LlamaCppEngine
 
     return LlamaCppEngine(
-        options.model.model_id, options.model.path, options.n_ctx, options.n_threads
+        options.model.model_id,
+        options.model.path,
+        options.n_ctx,
+        options.n_threads,
+        prefix_cache=options.prefix_cache,
+        slot_budget_bytes=options.slot_budget_bytes,
     )
 
 

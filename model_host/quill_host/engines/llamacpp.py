@@ -21,6 +21,8 @@ from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, f
 from quill_host.engines.llamacpp_sampler import SamplerChain
 from quill_host.errors import GenerationFailed
 from quill_host.hardware import physical_cores
+from quill_host.kv.prefix import common_prefix_length
+from quill_host.kv.slots import SavedSequence, SlotPool
 from quill_host.protocol import FinishReason, GenerateParameters
 from quill_host.textstream import TextAssembler
 
@@ -37,14 +39,31 @@ _DTYPES = {
 }
 
 
+_MIN_SLOT_GAIN = 64
+"""Restore a parked sequence only when it saves at least this many tokens of prefill: below
+that, computing is about as fast as copying a state in and out."""
+
+_MIN_PARK_TOKENS = 64
+"""Sequences shorter than this are cheaper to recompute than to keep."""
+
+
 class LlamaCppEngine(Engine):
-    """One GGUF model in one llama.cpp context (a single sequence, so one request at a time)."""
+    """One GGUF model in one llama.cpp context: one live sequence, computed one request at a
+    time, and a pool of parked sequences (other files) that can be swapped back in."""
 
     def __init__(
-        self, model_id: str, path: Path, n_ctx: int = 8192, n_threads: int | None = None
+        self,
+        model_id: str,
+        path: Path,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        prefix_cache: bool = True,
+        slot_budget_bytes: int = 256 << 20,
     ) -> None:
         threads = n_threads or physical_cores()
         self._model_id = model_id
+        self._prefix_cache = prefix_cache
+        self._slots = SlotPool(slot_budget_bytes if prefix_cache else 0)
         self._llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=n_ctx,
@@ -147,12 +166,16 @@ class LlamaCppEngine(Engine):
         None when stopped between batches (the cache stays valid for what was computed).
         """
         llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        for old, new in zip(cached, tokens, strict=False):
-            if old != new:
-                break
-            common += 1
+        if not self._prefix_cache:
+            self._forget()
+        common = common_prefix_length(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        match = self._slots.take_best(tokens, better_than=common + _MIN_SLOT_GAIN)
+        # Park the live sequence before replacing it, or before most of it is thrown away
+        # (another file): coming back to it then costs a copy, not a prefill.
+        if match is not None or common < llm.n_tokens // 2:
+            self._park_live()
+        if match is not None:
+            common = match.common if self._restore(match.saved) else 0
         reused = min(common, len(tokens) - 1)
         memory = llama_cpp.llama_get_memory(llm.ctx)
         if reused > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, reused, -1):
@@ -165,6 +188,32 @@ class LlamaCppEngine(Engine):
                 return None
             llm.eval(tokens[start : start + llm.n_batch])
         return reused
+
+    def _park_live(self) -> None:
+        """Save the live sequence's KV state into the slot pool before it is replaced."""
+        llm = self._llm
+        if llm.n_tokens < _MIN_PARK_TOKENS or not self._prefix_cache:
+            return
+        size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        if llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0) == size:
+            self._slots.park(llm.input_ids[: llm.n_tokens].tolist(), bytes(buffer))
+
+    def _restore(self, saved: SavedSequence) -> bool:
+        """Make a parked sequence the live one; False (and an empty cache) if it failed."""
+        llm = self._llm
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), 0, -1, -1)
+        buffer = (ctypes.c_uint8 * len(saved.state)).from_buffer_copy(saved.state)
+        if not llama_cpp.llama_state_seq_set_data(llm.ctx, buffer, len(saved.state), 0):
+            self._forget()
+            return False
+        llm.input_ids[: len(saved.tokens)] = saved.tokens
+        llm.n_tokens = len(saved.tokens)
+        return True
+
+    @property
+    def parked_sequences(self) -> int:
+        return len(self._slots)
 
     def _forget(self) -> None:
         """Drop the cache: after a failed decode its contents are unknown."""

@@ -1,0 +1,1 @@
+"""KV-cache bookkeeping that does not depend on an engine: prefix matching and slots."""
