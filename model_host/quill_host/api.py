@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,6 +40,7 @@ from quill_host.protocol import (
 from quill_host.scheduler import Scheduler
 
 _log = logging.getLogger(__name__)
+
 
 def create_app(scheduler: Scheduler) -> Starlette:
     """The TGI-compatible application around `scheduler` (and its engine)."""
@@ -112,7 +114,11 @@ def create_app(scheduler: Scheduler) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={HostError: _host_error, Exception: _unexpected_error},
+        exception_handlers={
+            HostError: _host_error,
+            HTTPException: _routing_error,
+            Exception: _unexpected_error,
+        },
         lifespan=lifespan,
     )
     app.add_middleware(
@@ -220,6 +226,13 @@ async def _host_error(_: Request, error: Exception) -> Response:
     assert isinstance(error, HostError)
     body = error.body()
     return JSONResponse(body.model_dump(mode="json"), status_code=http_status(body.error_type))
+
+
+async def _routing_error(_: Request, error: Exception) -> Response:
+    """Unknown routes and wrong methods answer in the same JSON shape as every other error."""
+    assert isinstance(error, HTTPException)
+    body = ErrorBody(error=str(error.detail), error_type=ErrorType.VALIDATION)
+    return JSONResponse(body.model_dump(mode="json"), status_code=error.status_code)
 
 
 async def _unexpected_error(_: Request, error: Exception) -> Response:

@@ -25,6 +25,7 @@ import uvicorn
 from quill_host.api import create_app
 from quill_host.engines import EngineOptions, create_engine, engine_names
 from quill_host.errors import ModelNotFound
+from quill_host.launcher.cli import add_tgi_arguments, run_tgi
 from quill_host.models import DEFAULT_MODEL, resolve_model
 from quill_host.scheduler import Scheduler
 
@@ -39,9 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quill host", description="Serve a local model over the TGI HTTP API."
     )
-    parser.add_argument("--engine", choices=engine_names(), default="auto")
+    parser.add_argument("--engine", choices=[*engine_names(), "tgi"], default="auto")
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL, help="'default' (the packaged Gemma 3 270M) or a .gguf"
+        "--model",
+        default=DEFAULT_MODEL,
+        help="'default' (the packaged Gemma 3 270M), a .gguf, or a model directory (transformers)",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -71,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ready-file", type=Path, help="write {url, pid, model_id} here as JSON once serving"
     )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let a model directory run its own code (transformers engine; e.g. IQuest-Coder)",
+    )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
+    add_tgi_arguments(parser)
     return parser
 
 
@@ -95,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    if args.engine == "tgi":
+        return run_tgi(args, ANNOUNCEMENT)
     try:
         model = resolve_model(args.model)
     except ModelNotFound as error:
@@ -105,8 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         n_ctx=args.n_ctx,
         prefix_cache=args.prefix_cache,
         slot_budget_bytes=args.kv_slots_mb << 20,
+        trust_remote_code=args.trust_remote_code,
     )
-    engine = create_engine(args.engine, options)
+    try:
+        engine = create_engine(args.engine, options)
+    except ModelNotFound as error:
+        print(f"quill host: {error}", file=sys.stderr)
+        return 2
     sock = _bind(args.host, args.port)
     scheduler = Scheduler(engine, max_queue=args.max_queue)
     config = uvicorn.Config(

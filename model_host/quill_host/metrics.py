@@ -46,9 +46,7 @@ class HostMetrics:
 
     def observe_finish(self, finish: Finish, generated_tokens: int) -> None:
         self.prompt_tokens.labels("reused").inc(finish.reused_prompt_tokens)
-        self.prompt_tokens.labels("computed").inc(
-            finish.input_length - finish.reused_prompt_tokens
-        )
+        self.prompt_tokens.labels("computed").inc(finish.input_length - finish.reused_prompt_tokens)
         self.generated_tokens.inc(generated_tokens)
 
     def render(self) -> bytes:

@@ -1,7 +1,9 @@
 """`--model` → a local weights file. Nothing is ever downloaded here.
 
 `default` is the Gemma 3 270M GGUF that ships as a pip package (in chunks, joined once into the
-user cache); anything else must be a path to a `.gguf` file that exists.
+user cache); anything else must be a path to a `.gguf` file or to a local Hugging Face model
+directory (one with a `config.json`, as `save_pretrained` or `hf download` leave it), which only
+the transformers engine loads.
 """
 
 from __future__ import annotations
@@ -23,16 +25,26 @@ class ResolvedModel:
     model_id: str
     path: Path
 
+    @property
+    def is_hf_directory(self) -> bool:
+        """A Hugging Face checkpoint directory rather than a single GGUF file."""
+        return self.path.is_dir()
+
 
 def resolve_model(spec: str) -> ResolvedModel:
     """Turn a `--model` value into a file; raises `ModelNotFound` with what to do instead."""
     if spec == DEFAULT_MODEL:
         return ResolvedModel(DEFAULT_MODEL_ID, _packaged_gguf())
     path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelNotFound(f"--model {spec!r}: a model directory needs a config.json")
+        resolved = path.resolve()
+        return ResolvedModel(resolved.name, resolved)
     if path.suffix.lower() != ".gguf":
         raise ModelNotFound(
-            f"--model must be 'default' or a path to a .gguf file, not {spec!r} "
-            "(models are never downloaded by the host)"
+            f"--model must be 'default', a path to a .gguf file or a Hugging Face model "
+            f"directory, not {spec!r} (models are never downloaded by the host)"
         )
     if not path.is_file():
         raise ModelNotFound(f"--model {spec!r}: no such file")

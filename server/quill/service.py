@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 from quill.backends.errors import FailureKind, ModelServerError
 from quill.cursor import Cursor
@@ -21,6 +22,10 @@ from quill.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# What the editor's status bar shows (the ``quill/status`` notification).
+StatusState = Literal["ready", "working", "error", "disabled"]
+StatusCallback = Callable[[StatusState, str | None], None]
+
 
 class OutageReporter:
     """Shows the first failure of an outage; stays quiet until the server recovers."""
@@ -28,9 +33,11 @@ class OutageReporter:
     def __init__(self, show_error: Callable[[str], None]) -> None:
         self._show_error = show_error
         self.in_outage = False
+        self.last_failure: str | None = None
 
     def failed(self, message: str) -> None:
         log.warning("%s", message)
+        self.last_failure = message
         if not self.in_outage:
             self.in_outage = True
             self._show_error(message)
@@ -39,6 +46,7 @@ class OutageReporter:
         if self.in_outage:
             log.info("the model server answers again")
             self.in_outage = False
+        self.last_failure = None
 
 
 class CompletionService:
@@ -46,10 +54,12 @@ class CompletionService:
         self,
         show_error: Callable[[str], None],
         endpoints: EndpointProvider | None = None,
+        on_status: StatusCallback | None = None,
     ) -> None:
         self.settings = Settings()
         self.endpoints = endpoints or EndpointProvider()
         self.outage = OutageReporter(show_error)
+        self._on_status = on_status
         self.last_prompt: Prompt | None = None
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
 
@@ -65,6 +75,7 @@ class CompletionService:
             previous.cancel()
         task = asyncio.create_task(self._complete_within_deadline(cursor, debounce))
         self._running[key] = task
+        self._report("working")
         try:
             return await task
         except asyncio.CancelledError:
@@ -75,6 +86,25 @@ class CompletionService:
         finally:
             if self._running.get(key) is task:
                 del self._running[key]
+            if not self._running:
+                self.report_status()
+
+    def status(self) -> tuple[StatusState, str | None]:
+        """The state when no completion is running: disabled, failing, or ready."""
+        if not self.settings.enable:
+            return "disabled", None
+        if self.outage.last_failure is not None:
+            return "error", self.outage.last_failure
+        return "ready", None
+
+    def report_status(self) -> None:
+        """Tell the status callback the state at rest (after a completion, or a settings
+        change)."""
+        self._report(*self.status())
+
+    def _report(self, state: StatusState, message: str | None = None) -> None:
+        if self._on_status is not None:
+            self._on_status(state, message)
 
     async def _complete_within_deadline(self, cursor: Cursor, debounce: bool) -> Suggestion | None:
         settings = self.settings

@@ -17,44 +17,43 @@ def test_common_prefix() -> None:
 
 
 def test_the_longest_shared_prefix_wins_and_is_taken_out() -> None:
-    pool = SlotPool(budget_bytes=1000)
-    pool.park(tokens(0, 100), b"a" * 10)
-    pool.park(tokens(1000, 100), b"b" * 10)
-    prompt = [*tokens(1000, 80), 7, 7]
-    match = pool.take_best(prompt, better_than=10)
+    pool: SlotPool[str] = SlotPool(budget_bytes=1000)
+    pool.park(tokens(0, 100), "a", nbytes=10)
+    pool.park(tokens(1000, 100), "b", nbytes=10)
+    match = pool.take_best([*tokens(1000, 80), 7, 7], better_than=10)
     assert match is not None
     assert match.common == 80
-    assert match.saved.state == b"b" * 10
+    assert match.saved.state == "b"
     assert len(pool) == 1
 
 
 def test_nothing_better_than_the_live_sequence() -> None:
-    pool = SlotPool(budget_bytes=1000)
-    pool.park(tokens(0, 100), b"a")
+    pool: SlotPool[str] = SlotPool(budget_bytes=1000)
+    pool.park(tokens(0, 100), "a", nbytes=1)
     assert pool.take_best(tokens(0, 50), better_than=50) is None
     assert len(pool) == 1
 
 
 def test_least_recently_parked_is_evicted_to_stay_in_budget() -> None:
-    pool = SlotPool(budget_bytes=25)
+    pool: SlotPool[str] = SlotPool(budget_bytes=25)
     for start in (0, 1000, 2000):
-        pool.park(tokens(start, 10), b"x" * 10)
+        pool.park(tokens(start, 10), f"from {start}", nbytes=10)
     assert len(pool) == 2
     assert pool.used_bytes == 20
     assert pool.take_best(tokens(0, 10), better_than=0) is None  # the oldest went first
 
 
 def test_a_newer_version_of_the_same_text_replaces_the_older() -> None:
-    pool = SlotPool(budget_bytes=1000)
-    pool.park(tokens(0, 100), b"old")
-    pool.park([*tokens(0, 90), 5, 5, 5], b"new")
+    pool: SlotPool[str] = SlotPool(budget_bytes=1000)
+    pool.park(tokens(0, 100), "old", nbytes=1)
+    pool.park([*tokens(0, 90), 5, 5, 5], "new", nbytes=1)
     assert len(pool) == 1
     match = pool.take_best(tokens(0, 100), better_than=0)
     assert match is not None
-    assert match.saved.state == b"new"
+    assert match.saved.state == "new"
 
 
 def test_a_sequence_larger_than_the_budget_is_not_kept() -> None:
-    pool = SlotPool(budget_bytes=5)
-    pool.park(tokens(0, 10), b"x" * 6)
+    pool: SlotPool[str] = SlotPool(budget_bytes=5)
+    pool.park(tokens(0, 10), "x", nbytes=6)
     assert len(pool) == 0

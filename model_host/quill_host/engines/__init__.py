@@ -6,11 +6,13 @@ dependencies (llama.cpp, torch).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from quill_host.engines.base import Engine
+from quill_host.errors import ModelNotFound
 from quill_host.models import ResolvedModel
 
 
@@ -23,6 +25,7 @@ class EngineOptions:
     n_threads: int | None = None
     prefix_cache: bool = True  # off only to measure what reuse is worth
     slot_budget_bytes: int = 256 << 20  # parked sequences of other files
+    trust_remote_code: bool = False  # run a model directory's own Python code (transformers)
 
 
 EngineFactory = Callable[[EngineOptions], Engine]
@@ -41,7 +44,25 @@ def _llamacpp(options: EngineOptions) -> Engine:
     )
 
 
-ENGINES: Mapping[str, EngineFactory] = MappingProxyType({"llama.cpp": _llamacpp})
+def _transformers(options: EngineOptions) -> Engine:
+    # Never reach the Hub from the host, also where a model's own code would try (set before
+    # huggingface_hub is first imported, which reads it once).
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from quill_host.engines.transformers import TransformersEngine
+
+    return TransformersEngine(
+        options.model.model_id,
+        options.model.path,
+        options.n_ctx,
+        options.n_threads,
+        trust_remote_code=options.trust_remote_code,
+        prefix_cache=options.prefix_cache,
+    )
+
+
+ENGINES: Mapping[str, EngineFactory] = MappingProxyType(
+    {"llama.cpp": _llamacpp, "transformers": _transformers}
+)
 """Every engine by its `--engine` name."""
 
 AUTO_ORDER: tuple[str, ...] = ("llama.cpp",)
@@ -56,7 +77,13 @@ def engine_names() -> list[str]:
 def create_engine(name: str, options: EngineOptions) -> Engine:
     """Build the engine `name` (or the first that `auto` can use) for `options`."""
     if name == "auto":
-        name = AUTO_ORDER[0]
+        # Only transformers reads a model directory; otherwise the first in line.
+        name = "transformers" if options.model.is_hf_directory else AUTO_ORDER[0]
+    if name == "llama.cpp" and options.model.is_hf_directory:
+        raise ModelNotFound(
+            f"llama.cpp loads .gguf files, not the directory {options.model.path}; "
+            "use --engine transformers"
+        )
     try:
         factory = ENGINES[name]
     except KeyError:

@@ -63,7 +63,7 @@ class LlamaCppEngine(Engine):
         threads = n_threads or physical_cores()
         self._model_id = model_id
         self._prefix_cache = prefix_cache
-        self._slots = SlotPool(slot_budget_bytes if prefix_cache else 0)
+        self._slots: SlotPool[bytes] = SlotPool(slot_budget_bytes if prefix_cache else 0)
         self._llm = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=n_ctx,
@@ -197,9 +197,9 @@ class LlamaCppEngine(Engine):
         size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
         buffer = (ctypes.c_uint8 * size)()
         if llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0) == size:
-            self._slots.park(llm.input_ids[: llm.n_tokens].tolist(), bytes(buffer))
+            self._slots.park(llm.input_ids[: llm.n_tokens].tolist(), bytes(buffer), size)
 
-    def _restore(self, saved: SavedSequence) -> bool:
+    def _restore(self, saved: SavedSequence[bytes]) -> bool:
         """Make a parked sequence the live one; False (and an empty cache) if it failed."""
         llm = self._llm
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), 0, -1, -1)

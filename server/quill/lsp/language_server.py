@@ -9,6 +9,7 @@ from pygls.lsp.server import LanguageServer
 
 from quill import __version__
 from quill.documents import DocumentStore
+from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
 from quill.service import CompletionService
 
@@ -23,7 +24,10 @@ class QuillLanguageServer(LanguageServer):
         )
         self.documents = DocumentStore()
         self.initialization_options: Any = None
-        self.completions = CompletionService(show_error=self.show_error)
+        self.status = StatusNotifier(lambda method, params: self.protocol.notify(method, params))
+        self.completions = CompletionService(
+            show_error=self.show_error, on_status=self.status.update
+        )
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))

@@ -28,6 +28,7 @@ async def on_did_change(
 ) -> None:
     if params.settings is not None:
         apply_settings(ls, params.settings)
+        ls.completions.report_status()
         return
     # Clients that follow the pull model send no settings, only the news of a change.
     workspace = ls.client_capabilities.workspace
@@ -36,3 +37,4 @@ async def on_did_change(
             types.ConfigurationParams(items=[types.ConfigurationItem(section="quill")])
         )
         apply_settings(ls, values[0] if values else None)
+        ls.completions.report_status()

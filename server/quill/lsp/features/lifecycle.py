@@ -18,7 +18,9 @@ def on_initialize(ls: QuillLanguageServer, params: types.InitializeParams) -> No
 
 def on_initialized(ls: QuillLanguageServer, params: types.InitializedParams) -> None:
     """Start the embedded host now, so the first completion does not wait for a model
-    to load."""
+    to load. The first ``quill/status`` goes out here: not before ``initialize`` has been
+    answered."""
+    ls.completions.report_status()
     if ls.completions.settings.enable and not ls.completions.settings.server_url:
         ls.completions.endpoints.start_embedded_host()
 

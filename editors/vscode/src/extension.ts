@@ -1,0 +1,175 @@
+// The VS Code client: starts `quill serve`, passes the `quill.*` settings, shows the
+// server's `quill/status` in the status bar. Everything else is the server's job.
+
+import * as fs from "node:fs";
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  TransportKind,
+} from "vscode-languageclient/node";
+
+import {
+  type ClientState,
+  parseStatus,
+  resolveServerCommand,
+  serverSettings,
+  statusView,
+} from "./logic";
+
+const SECTION = "quill";
+
+let client: LanguageClient | undefined;
+let statusItem: vscode.StatusBarItem;
+let output: vscode.LogOutputChannel;
+
+function currentSettings(): ReturnType<typeof serverSettings> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  return serverSettings((key) => config.get(key));
+}
+
+function showStatus(state: ClientState, message?: string): void {
+  const view = statusView(state, message);
+  statusItem.text = view.text;
+  statusItem.tooltip = view.tooltip;
+  statusItem.backgroundColor = view.isError
+    ? new vscode.ThemeColor("statusBarItem.errorBackground")
+    : undefined;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function createClient(): LanguageClient | undefined {
+  const configured = vscode.workspace.getConfiguration(SECTION).get<string[]>("server.command");
+  const resolved = resolveServerCommand(configured, {
+    platform: process.platform,
+    env: process.env,
+    isFile,
+  });
+  if (resolved === undefined) {
+    const message =
+      "Quill: found no `quill` or Python on PATH. Install Quill (pip install quill-lsp) " +
+      "or set quill.server.command.";
+    output.error(message);
+    showStatus("stopped", message);
+    void vscode.window.showErrorMessage(message);
+    return undefined;
+  }
+  output.info(`starting ${resolved.command} ${resolved.args.join(" ")} (${resolved.source})`);
+  const serverOptions: ServerOptions = {
+    command: resolved.command,
+    args: resolved.args,
+    transport: TransportKind.stdio,
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    initializationOptions: currentSettings(),
+    outputChannel: output,
+    middleware: {
+      workspace: {
+        // The server pulls section "quill": answer with its keys only (not server.command).
+        configuration: (params, token, next) =>
+          params.items.map((item) =>
+            item.section === SECTION ? currentSettings() : next({ items: [item] }, token),
+          ),
+      },
+    },
+  };
+  const created = new LanguageClient("quill", "Quill", serverOptions, clientOptions);
+  created.onNotification("quill/status", (params: unknown) => {
+    const status = parseStatus(params);
+    if (status) {
+      showStatus(status.state, status.message);
+    }
+  });
+  return created;
+}
+
+async function start(): Promise<void> {
+  client = createClient();
+  if (!client) {
+    return;
+  }
+  showStatus("starting");
+  try {
+    await client.start();
+  } catch (error) {
+    output.error(`the server did not start: ${String(error)}`);
+    showStatus("stopped", String(error));
+  }
+}
+
+async function stop(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) {
+    await running.stop();
+  }
+  showStatus("stopped");
+}
+
+async function setEnabled(enable: boolean): Promise<void> {
+  await vscode.workspace
+    .getConfiguration(SECTION)
+    .update("enable", enable, vscode.ConfigurationTarget.Global);
+}
+
+async function showLastPrompt(): Promise<void> {
+  if (!client) {
+    void vscode.window.showWarningMessage("Quill: the server is not running.");
+    return;
+  }
+  const prompt = (await client.sendRequest(ExecuteCommandRequest.type, {
+    command: "quill.lastPrompt",
+    arguments: [],
+  })) as { text: string; stop: string[] } | null;
+  if (!prompt) {
+    void vscode.window.showInformationMessage("Quill: no suggestion has been made yet.");
+    return;
+  }
+  const document = await vscode.workspace.openTextDocument({ content: prompt.text });
+  await vscode.window.showTextDocument(document, { preview: true });
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel("Quill", { log: true });
+  statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  statusItem.command = "quill.showOutput";
+  statusItem.show();
+  context.subscriptions.push(
+    output,
+    statusItem,
+    vscode.commands.registerCommand("quill.enable", () => setEnabled(true)),
+    vscode.commands.registerCommand("quill.disable", () => setEnabled(false)),
+    vscode.commands.registerCommand("quill.restart", async () => {
+      await stop();
+      await start();
+    }),
+    vscode.commands.registerCommand("quill.showLastPrompt", showLastPrompt),
+    vscode.commands.registerCommand("quill.showOutput", () => output.show()),
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (event.affectsConfiguration(`${SECTION}.server`)) {
+        await stop();
+        await start();
+      } else if (event.affectsConfiguration(SECTION) && client) {
+        await client.sendNotification(DidChangeConfigurationNotification.type, {
+          settings: { [SECTION]: currentSettings() },
+        });
+      }
+    }),
+  );
+  await start();
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}

@@ -1,0 +1,144 @@
+// The extension's own logic, as pure functions: no `vscode` import, so it is tested with
+// node's test runner, without a VS Code binary. All Quill logic proper lives in the server.
+
+import * as path from "node:path";
+
+/** The server's settings (server/quill/settings.py), under `quill.*` in VS Code. */
+export const SERVER_SETTING_KEYS = [
+  "enable",
+  "serverUrl",
+  "apiToken",
+  "promptFormat",
+  "maxNewTokens",
+  "temperature",
+  "debounceMs",
+  "deadlineMs",
+  "maxPrefixChars",
+  "maxSuffixChars",
+] as const;
+
+export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
+export type ServerSettings = Partial<Record<ServerSettingKey, unknown>>;
+
+/**
+ * What the server gets as `initializationOptions` and in `workspace/didChangeConfiguration`:
+ * only the keys it knows (it rejects unknown ones), and only those that are set, so the
+ * server's defaults stay the single source of truth.
+ */
+export function serverSettings(get: (key: ServerSettingKey) => unknown): ServerSettings {
+  const settings: ServerSettings = {};
+  for (const key of SERVER_SETTING_KEYS) {
+    const value = get(key);
+    if (value !== undefined && value !== null) {
+      settings[key] = value;
+    }
+  }
+  return settings;
+}
+
+/** The states of the server's `quill/status` notification, plus the client's own. */
+export type ServerState = "ready" | "working" | "error" | "disabled";
+export type ClientState = ServerState | "starting" | "stopped";
+
+export interface StatusParams {
+  state: ServerState;
+  message?: string;
+}
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  isError: boolean;
+}
+
+const STATUS_TEXT: Record<ClientState, [icon: string, tooltip: string]> = {
+  ready: ["$(sparkle)", "Quill: ready"],
+  working: ["$(loading~spin)", "Quill: asking the model…"],
+  error: ["$(error)", "Quill: the model server failed"],
+  disabled: ["$(circle-slash)", "Quill: suggestions are off"],
+  starting: ["$(sync~spin)", "Quill: starting the server…"],
+  stopped: ["$(debug-disconnect)", "Quill: the server is not running"],
+};
+
+/** The status bar item for a state; the server's message, if any, becomes the tooltip. */
+export function statusView(state: ClientState, message?: string): StatusView {
+  const [icon, tooltip] = STATUS_TEXT[state] ?? STATUS_TEXT.error;
+  return {
+    text: `${icon} Quill`,
+    tooltip: message ? `${tooltip}\n${message}` : tooltip,
+    isError: state === "error" || state === "stopped",
+  };
+}
+
+/** Accepts the params of `quill/status`; anything malformed is `undefined`. */
+export function parseStatus(params: unknown): StatusParams | undefined {
+  if (typeof params !== "object" || params === null) {
+    return undefined;
+  }
+  const { state, message } = params as Record<string, unknown>;
+  if (state !== "ready" && state !== "working" && state !== "error" && state !== "disabled") {
+    return undefined;
+  }
+  return typeof message === "string" ? { state, message } : { state };
+}
+
+export interface ServerCommand {
+  command: string;
+  args: string[];
+  /** Where the command came from, for the output channel. */
+  source: "setting" | "quill on PATH" | "python on PATH";
+}
+
+export interface Platform {
+  /** `process.platform` */
+  platform: string;
+  env: Record<string, string | undefined>;
+  /** Whether `file` exists and is a file (injected: tests use a fake file system). */
+  isFile: (file: string) => boolean;
+}
+
+/** The first `name` on PATH (with PATHEXT on Windows), like `which`. */
+export function findOnPath(name: string, host: Platform): string | undefined {
+  const windows = host.platform === "win32";
+  const join = windows ? path.win32.join : path.posix.join;
+  const pathVar = host.env.PATH ?? host.env.Path ?? "";
+  const extensions = windows ? (host.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
+  for (const dir of pathVar.split(windows ? ";" : ":")) {
+    if (!dir) {
+      continue;
+    }
+    for (const extension of extensions) {
+      const candidate = join(dir, name + extension.toLowerCase());
+      if (host.isFile(candidate)) {
+        return candidate;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * How to start `quill serve`: the `quill.server.command` setting if given, else the `quill`
+ * on PATH, else `python -m quill serve` with the first Python found on PATH.
+ */
+export function resolveServerCommand(
+  configured: readonly string[] | undefined,
+  host: Platform,
+): ServerCommand | undefined {
+  const setting = (configured ?? []).filter((part) => part.trim() !== "");
+  if (setting.length > 0) {
+    return { command: setting[0], args: setting.slice(1), source: "setting" };
+  }
+  const quill = findOnPath("quill", host);
+  if (quill) {
+    return { command: quill, args: ["serve"], source: "quill on PATH" };
+  }
+  const pythons = host.platform === "win32" ? ["python", "py"] : ["python3", "python"];
+  for (const name of pythons) {
+    const python = findOnPath(name, host);
+    if (python) {
+      return { command: python, args: ["-m", "quill", "serve"], source: "python on PATH" };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,254 @@
+"""The transformers engine: any causal LM that transformers 5 loads, with KV-cache reuse.
+
+Made for CUDA (bf16, Flash Attention-2 where it can run) and usable on CPU. It loads a local
+Hugging Face directory, or a GGUF file converted once into one (see `transformers_convert`); it
+never downloads anything.
+
+Prefix reuse works as in the llama.cpp engine: the last sequence's tokens and its `DynamicCache`
+are kept; a new prompt is compared with them, the cache is cropped to the longest common prefix
+and only the rest is computed. The cache is a plain `DynamicCache()` on purpose: one built from
+the config gives Gemma 3's sliding-window layers a rolling buffer that cannot be cropped back,
+while the plain one keeps every position and crops exactly (bit-identical logits).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, fit_prompt
+from quill_host.engines.transformers_cache import PrefixCache
+from quill_host.engines.transformers_convert import converted_checkpoint
+from quill_host.engines.transformers_device import Placement, choose_placement
+from quill_host.engines.transformers_sampler import TokenChooser
+from quill_host.engines.transformers_tokens import TokenBytes
+from quill_host.errors import GenerationFailed, ModelNotFound
+from quill_host.hardware import physical_cores
+from quill_host.protocol import FinishReason, GenerateParameters
+from quill_host.textstream import TextAssembler
+
+_log = logging.getLogger(__name__)
+
+PREFILL_CHUNK = 512
+"""Prompt tokens per forward pass: bounds activation memory and how long a cancel waits."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """How the model came to be loaded, for logs, tests and the benchmark."""
+
+    checkpoint: Path
+    converted_now: bool
+    seconds: float
+
+
+class TransformersEngine(Engine):
+    """One model, one live sequence (so one request at a time, as the scheduler guarantees)."""
+
+    def __init__(
+        self,
+        model_id: str,
+        source: Path,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+        *,
+        trust_remote_code: bool = False,
+        prefix_cache: bool = True,
+    ) -> None:
+        started = time.perf_counter()
+        self._model_id = model_id
+        self._placement = choose_placement()
+        on_gpu = self._placement.device.type == "cuda"
+        slower = on_gpu and self._placement.attention != "flash_attention_2"
+        level = logging.WARNING if slower else logging.INFO
+        _log.log(level, "transformers engine: %s", self._placement.reason)
+        if not on_gpu:
+            torch.set_num_threads(n_threads or physical_cores())
+        checkpoint, converted = source, False
+        try:
+            if source.is_file():
+                checkpoint, converted = converted_checkpoint(source)
+            self._tokenizer: Any = AutoTokenizer.from_pretrained(
+                checkpoint, trust_remote_code=trust_remote_code, local_files_only=True
+            )
+            self._model: Any = self._load_model(checkpoint, trust_remote_code)
+        except (OSError, ValueError, ImportError) as error:
+            hint = ""
+            if "trust_remote_code" in str(error) and not trust_remote_code:
+                hint = " (if you trust its code, pass --trust-remote-code)"
+            raise ModelNotFound(
+                f"transformers could not load {checkpoint}{hint}: {error}"
+            ) from error
+        self.load_report = LoadReport(checkpoint, converted, time.perf_counter() - started)
+        _log.info("loaded %s in %.1f s", checkpoint, self.load_report.seconds)
+
+        config = self._model.config
+        limit = getattr(config, "max_position_embeddings", None)
+        self._context_size = min(n_ctx, limit) if isinstance(limit, int) else n_ctx
+        self._special = self._special_ids()
+        self._eos = self._eos_ids()
+        self._bytes = TokenBytes(self._tokenizer, self._special)
+        probe = self.tokenize("a")
+        bos = self._tokenizer.bos_token_id
+        self._bos: int | None = bos if probe and probe[0] == bos else None
+        self._cache = PrefixCache(enabled=prefix_cache)
+        # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns, then goes);
+        # a model's own code (trust_remote_code) may predate both that and `logits_to_keep`.
+        parameters = inspect.signature(self._model.forward).parameters
+        cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self._forward_options: dict[str, Any] = {"use_cache": True}
+        if "logits_to_keep" in parameters:
+            self._forward_options["logits_to_keep"] = 1  # not the whole vocabulary per position
+        self._cache_argument = cache_argument
+
+    def _load_model(self, checkpoint: Path, trust_remote_code: bool) -> Any:
+        placement = self._placement
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            checkpoint,
+            dtype=placement.dtype,
+            attn_implementation=placement.attention,
+            device_map={"": placement.device} if placement.device.type == "cuda" else None,
+            trust_remote_code=trust_remote_code,
+            local_files_only=True,
+        )
+        return model.eval()
+
+    def _special_ids(self) -> set[int]:
+        special = {int(i) for i in self._tokenizer.all_special_ids}
+        for token_id, added in self._tokenizer.added_tokens_decoder.items():
+            if getattr(added, "special", False):
+                special.add(int(token_id))
+        return special
+
+    def _eos_ids(self) -> set[int]:
+        found: set[int] = set()
+        for value in (self._model.generation_config.eos_token_id, self._tokenizer.eos_token_id):
+            if isinstance(value, int):
+                found.add(value)
+            elif isinstance(value, list):
+                found.update(int(v) for v in value)
+        return found
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def context_size(self) -> int:
+        return self._context_size
+
+    @property
+    def dtype(self) -> str:
+        return self._placement.dtype_name
+
+    @property
+    def placement(self) -> Placement:
+        """Device, dtype and attention kernel in use, with the reason they were chosen."""
+        return self._placement
+
+    def tokenize(self, text: str) -> list[int]:
+        # `split_special_tokens`: text that looks like `<eos>` in user code is text, not control.
+        encoded = self._tokenizer(text, add_special_tokens=True, split_special_tokens=True)
+        return [int(token) for token in encoded["input_ids"]]
+
+    def token_piece(self, token: int) -> bytes:
+        return self._bytes(token)
+
+    def is_special(self, token: int) -> bool:
+        return token in self._special
+
+    def generate(
+        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+    ) -> Iterator[GeneratedToken]:
+        tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
+        seed = None
+        if params.sampling:
+            seed = params.seed if params.seed is not None else random.randrange(2**32)
+        try:
+            prefilled = self._prefill(tokens, should_stop)
+        except Exception as error:
+            self._cache.reset()
+            raise GenerationFailed(f"prompt evaluation failed: {error}") from error
+        if prefilled is None:
+            return
+        reused, logits = prefilled
+
+        def finish(reason: FinishReason) -> Finish:
+            return Finish(reason, seed, len(tokens), reused)
+
+        text = TextAssembler(params.stop)
+        chooser = TokenChooser(params, seed, self._placement.device)
+        history = list(tokens)
+        for index in range(max_new):
+            if should_stop():
+                return
+            with torch.inference_mode():
+                token = chooser.choose(logits, history)
+                logprob = float(torch.log_softmax(logits, dim=-1)[token].item())
+            if token in self._eos:
+                yield GeneratedToken(token, "", logprob, True, finish("eos_token"))
+                return
+            last = index == max_new - 1
+            piece = text.push(self.token_piece(token), final=last)
+            reason: FinishReason | None = None
+            if piece.stopped:
+                reason = "stop_sequence"
+            elif last:
+                reason = "length"
+            yield GeneratedToken(
+                token,
+                piece.text,
+                logprob,
+                self.is_special(token),
+                finish(reason) if reason else None,
+            )
+            if reason:
+                return
+            # As in the llama.cpp engine, the last token is never evaluated: the cache then holds
+            # prompt + output minus one, ready for the next request's prefix.
+            history.append(token)
+            logits = self._decode([token])
+
+    def _prefill(
+        self, tokens: Sequence[int], should_stop: StopCheck
+    ) -> tuple[int, torch.Tensor] | None:
+        """Bring the cache to `tokens`, computing only what differs.
+
+        Returns the number of reused tokens and the last position's logits, or None when stopped
+        between chunks (the cache stays valid for what was computed). At least one token is always
+        computed, because choosing the next token needs fresh logits.
+        """
+        reused = self._cache.prepare(tokens)
+        logits: torch.Tensor | None = None
+        for start in range(reused, len(tokens), PREFILL_CHUNK):
+            if should_stop():
+                return None
+            logits = self._forward(tokens[start : start + PREFILL_CHUNK])
+        assert logits is not None  # `prepare` leaves at least one token to compute
+        return reused, logits
+
+    def _decode(self, tokens: Sequence[int]) -> torch.Tensor:
+        try:
+            return self._forward(tokens)
+        except Exception as error:
+            self._cache.reset()
+            raise GenerationFailed(f"decoding failed: {error}") from error
+
+    def _forward(self, tokens: Sequence[int]) -> torch.Tensor:
+        """Run `tokens` after the cached ones; the float32 logits of the last position."""
+        ids = torch.tensor([list(tokens)], dtype=torch.long, device=self._placement.device)
+        with torch.inference_mode():
+            cache = {self._cache_argument: self._cache.kv}
+            output = self._model(input_ids=ids, **self._forward_options, **cache)
+            self._cache.appended(tokens)
+            logits: torch.Tensor = output.logits[0, -1].float()
+        return logits

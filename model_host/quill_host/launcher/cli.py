@@ -1,0 +1,213 @@
+"""`quill host --engine tgi`: its extra arguments, and the run from detection to supervision."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from quill_host.launcher.command import LAUNCHER, build_command, explain, hf_hub_cache
+from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
+from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override
+from quill_host.launcher.plan import PlanError, plan_launch
+from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
+from quill_host.models import DEFAULT_MODEL
+
+
+def add_tgi_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments only `--engine tgi` reads."""
+    group = parser.add_argument_group("TGI launcher (--engine tgi)")
+    group.add_argument(
+        "--quantize-checkpoint",
+        metavar="PATH_OR_ID",
+        help="a 4-bit GPTQ/AWQ checkpoint of the model (needed on a 24 GB GPU)",
+    )
+    group.add_argument("--dry-run", action="store_true", help="print the TGI command and why")
+    group.add_argument(
+        "--gpus",
+        metavar="COUNTxGIB[:NAME]",
+        help="plan for these GPUs instead of nvidia-smi's (with --dry-run), e.g. 2x80 or 1x80:H100",
+    )
+    group.add_argument(
+        "--restart-backoff",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="first delay before restarting a crashed TGI; doubles up to 60 s",
+    )
+    group.add_argument(
+        "--start-timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how long TGI may take to answer /health (downloads included)",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TgiOptions:
+    """The parsed arguments `--engine tgi` uses, typed."""
+
+    model: str
+    host: str
+    port: int
+    checkpoint: str | None
+    dry_run: bool
+    gpus: str | None
+    ready_file: Path | None
+    restart_backoff: float
+    start_timeout: float
+
+    @classmethod
+    def from_namespace(cls, args: argparse.Namespace) -> TgiOptions:
+        model = IQUEST_CODER_40B.model_id if args.model == DEFAULT_MODEL else str(args.model)
+        return cls(
+            model=model,
+            host=str(args.host),
+            port=int(args.port),
+            checkpoint=args.quantize_checkpoint,
+            dry_run=bool(args.dry_run),
+            gpus=args.gpus,
+            ready_file=args.ready_file,
+            restart_backoff=float(args.restart_backoff),
+            start_timeout=float(args.start_timeout),
+        )
+
+
+def run_tgi(args: argparse.Namespace, announcement: str) -> int:
+    """Plan, then print (--dry-run) or run and supervise TGI; the process exit status."""
+    options = TgiOptions.from_namespace(args)
+    facts = facts_for(options.model)
+    if facts is None:
+        known = ", ".join(KNOWN_MODELS)
+        return _fail(f"--engine tgi plans for these models only: {known}; not {options.model!r}")
+    if options.gpus is not None and not options.dry_run:
+        return _fail("--gpus describes hardware to plan for; use it with --dry-run")
+    try:
+        if options.gpus is not None:
+            gpus, source = parse_gpus_override(options.gpus), f"--gpus {options.gpus} (planned)"
+        else:
+            gpus, source = detect_gpus(), "detected by nvidia-smi"
+        method = None if options.checkpoint is None else checkpoint_method(options.checkpoint)
+        plan = plan_launch(facts, gpus, options.checkpoint, method)
+    except (GpuError, PlanError) as error:
+        return _fail(str(error))
+    use_launcher = shutil.which(LAUNCHER) is not None
+    if not use_launcher and not options.dry_run and shutil.which("docker") is None:
+        return _fail(f"neither {LAUNCHER} nor docker is on PATH; install one of them")
+    port = options.port or _free_port(options.host)
+    command = build_command(
+        plan,
+        host=options.host,
+        port=port,
+        use_launcher=use_launcher,
+        hf_cache=hf_hub_cache(os.environ, Path.home()),
+        pass_hf_token="HF_TOKEN" in os.environ,
+    )
+    if options.dry_run:
+        print(explain(plan, command, source))
+        return 0
+    url = f"http://{_url_host(options.host)}:{port}"
+    return _supervise(options, command.argv, dict(command.env), url, plan.model_id, announcement)
+
+
+def _supervise(
+    options: TgiOptions,
+    argv: tuple[str, ...],
+    env: dict[str, str],
+    url: str,
+    model_id: str,
+    announcement: str,
+) -> int:
+    def announce() -> None:
+        if options.ready_file is not None:
+            ready = {"url": url, "pid": os.getpid(), "model_id": model_id}
+            _write_ready_file(options.ready_file, ready)
+        print(announcement.format(model_id=model_id, url=url), flush=True)
+
+    config = SupervisorConfig(
+        argv=argv,
+        env=env,
+        health_url=f"{url}/health",
+        start_timeout=options.start_timeout,
+        backoff_initial=options.restart_backoff,
+    )
+    supervisor = Supervisor(config, on_healthy=announce)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        supervisor.stop()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    try:
+        return supervisor.run()
+    finally:
+        if options.ready_file is not None:
+            _remove_ready_file(options.ready_file)
+
+
+def checkpoint_method(checkpoint: str) -> str | None:
+    """The 4-bit method ("gptq", "awq") from a local checkpoint's config, else from its name.
+
+    None when unknown, which is fine: without --quantize, TGI reads the checkpoint's config.
+    """
+    path = Path(checkpoint)
+    with suppress(OSError, ValueError, AttributeError):
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        method = config.get("quantization_config", {}).get("quant_method")
+        if method in ("gptq", "awq"):
+            return str(method)
+    if (path / "quantize_config.json").is_file():
+        return "gptq"
+    lowered = checkpoint.lower()
+    return next((method for method in ("awq", "gptq") if method in lowered), None)
+
+
+def _fail(message: str) -> int:
+    print(f"quill host: {message}", file=sys.stderr)
+    return 2
+
+
+def _free_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _write_ready_file(path: Path, content: dict[str, object]) -> None:
+    """Atomically, as the embedded host does: a reader sees no file or the whole JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(content, out)
+        os.replace(scratch, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(scratch)
+        raise
+
+
+def _remove_ready_file(path: Path) -> None:
+    with suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()

@@ -1,0 +1,1 @@
+"""Editor clients: their files, and real editors running them (headless Neovim)."""

@@ -1,0 +1,73 @@
+-- Run by test_neovim.py in `nvim --headless --clean`: set Quill up as a user would, open a
+-- Python file, ask for a completion at the cursor, apply it, and write what happened to
+-- $QUILL_RESULT as JSON. Any failure is written there too, then Neovim quits.
+
+local env = vim.env
+local result = {}
+
+local function finish()
+  local file = assert(io.open(env.QUILL_RESULT, "w"))
+  file:write(vim.json.encode(result))
+  file:close()
+  vim.cmd("qall!")
+end
+
+local function run()
+  vim.opt.runtimepath:prepend(env.QUILL_PLUGIN)
+  local quill = require("quill")
+  quill.setup({
+    cmd = { env.QUILL_PYTHON, "-m", "quill", "serve" },
+    settings = { serverUrl = env.QUILL_SERVER_URL, deadlineMs = 60000, debounceMs = 0, maxNewTokens = 32 },
+  })
+  vim.cmd.edit(env.QUILL_FILE)
+  result.filetype = vim.bo.filetype
+
+  local bufnr = vim.api.nvim_get_current_buf()
+  local attached = vim.wait(60000, function()
+    return #quill.clients(bufnr) > 0 and quill.clients(bufnr)[1].initialized
+  end, 50)
+  result.attached = attached
+  if not attached then
+    return
+  end
+  local client = quill.clients(bufnr)[1]
+  -- on_attach ran: it enabled vim.lsp.completion and mapped the "complete now" key.
+  result.keymap_desc = vim.fn.maparg("<C-Space>", "i", false, true).desc or vim.NIL
+  result.offset_encoding = client.offset_encoding
+  result.has_completion_provider = client.server_capabilities.completionProvider ~= nil
+  result.has_inline_completion_provider = client.server_capabilities.inlineCompletionProvider ~= nil
+  result.status_after_start = vim.wait(10000, function()
+    return quill.status ~= nil
+  end, 50) and quill.status or vim.NIL
+
+  -- The cursor at the end of the last line (the indented, empty body of a function), as
+  -- in insert mode: past the last character, where normal mode cannot put it.
+  local last = vim.api.nvim_buf_line_count(bufnr)
+  local line = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, true)[1]
+  local params = {
+    textDocument = vim.lsp.util.make_text_document_params(bufnr),
+    position = { line = last - 1, character = vim.str_utfindex(line, client.offset_encoding) },
+  }
+  result.position = params.position
+  local responses = vim.lsp.buf_request_sync(bufnr, "textDocument/completion", params, 90000)
+  local response = responses and responses[client.id]
+  if not response or response.err then
+    result.error = response and response.err or "no response"
+    return
+  end
+  local items = response.result.items or response.result
+  result.items = items
+  result.status_after_completion = quill.status
+
+  -- Accept the first item the way a completion menu does: apply its text edit.
+  if items[1] and items[1].textEdit then
+    vim.lsp.util.apply_text_edits({ items[1].textEdit }, bufnr, client.offset_encoding)
+    result.text_after = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), "\n")
+  end
+end
+
+local ok, err = xpcall(run, debug.traceback)
+if not ok then
+  result.error = err
+end
+finish()
