@@ -46,8 +46,9 @@ class Result:
     reused_tokens: int = 0
     peak_rss_mb: float = 0.0
 
-    def median(self, kind: str) -> float:
-        return statistics.median(t for k, t in self.ttft_s if k == kind)
+    def median(self, kind: str) -> str:
+        times = [t for k, t in self.ttft_s if k == kind]
+        return f"{statistics.median(times):.3f}" if times else "-"
 
 
 def editing_session(keystrokes: int, edits: int) -> list[Step]:
@@ -165,8 +166,8 @@ def main() -> None:
     for name, run in runs.items():
         result = run()
         print(
-            f"| {name} | {result.median('cold'):.2f} | {result.median('keystroke'):.3f} "
-            f"| {result.median('edit'):.3f} "
+            f"| {name} | {result.median('cold')} | {result.median('keystroke')} "
+            f"| {result.median('edit')} "
             f"| {100 * result.reused_tokens / result.prompt_tokens:.1f}% "
             f"| {statistics.median(result.decode_tok_s):.0f} | {result.peak_rss_mb:.0f} |",
             flush=True,
