@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import os
 import signal
 import socket
 import sys
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
+from quill_host.announce import announce, base_url, withdraw
 from quill_host.api import create_app
 from quill_host.engines import EngineOptions, create_engine, engine_names
 from quill_host.errors import ModelNotFound
@@ -30,9 +27,6 @@ from quill_host.models import DEFAULT_MODEL, resolve_model
 from quill_host.scheduler import Scheduler
 
 _log = logging.getLogger("quill_host")
-
-ANNOUNCEMENT = "Quill host serving {model_id} at {url}"
-"""The single stdout line, printed once requests can be served; parse the URL after ` at `."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     if args.engine == "tgi":
-        return run_tgi(args, ANNOUNCEMENT)
+        return run_tgi(args)
     try:
         model = resolve_model(args.model)
     except ModelNotFound as error:
@@ -133,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         lifespan="on",
     )
     server = uvicorn.Server(config)
-    url = f"http://{_url_host(args.host)}:{sock.getsockname()[1]}"
+    url = base_url(args.host, sock.getsockname()[1])
     _ignore_signals_after_shutdown()
     try:
         asyncio.run(_serve(server, sock, scheduler, args, url, engine.model_id))
     finally:
         sock.close()
         if args.ready_file is not None:
-            _remove_ready_file(args.ready_file)
+            withdraw(args.ready_file)
     return 0
 
 
@@ -157,10 +151,7 @@ async def _serve(
             if server.should_exit:
                 return
             await asyncio.sleep(0.01)
-        if args.ready_file is not None:
-            ready = {"url": url, "pid": os.getpid(), "model_id": model_id}
-            _write_ready_file(args.ready_file, ready)
-        print(ANNOUNCEMENT.format(model_id=model_id, url=url), flush=True)
+        announce(url, model_id, args.ready_file)
 
     async def exit_when_idle(limit: float) -> None:
         while not server.should_exit:
@@ -192,14 +183,6 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
-
-
 def _ignore_signals_after_shutdown() -> None:
     """Make SIGTERM/SIGINT end the process with status 0.
 
@@ -213,24 +196,3 @@ def _ignore_signals_after_shutdown() -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, ignore)
-
-
-def _write_ready_file(path: Path, content: dict[str, object]) -> None:
-    """Write atomically: a reader sees no file or the whole JSON, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(content, out)
-        os.replace(scratch, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(scratch)
-        raise
-
-
-def _remove_ready_file(path: Path) -> None:
-    """Remove the ready file on exit, unless another host has replaced it since."""
-    with suppress(OSError, ValueError):
-        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-            path.unlink()

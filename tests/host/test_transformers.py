@@ -42,6 +42,15 @@ def engine() -> TransformersEngine:
     return built
 
 
+@pytest.fixture(scope="session")
+def uncached_engine() -> TransformersEngine:
+    """Recomputes every prompt: what a cold answer is."""
+    options = EngineOptions(model=resolve_model("default"), prefix_cache=False)
+    built = create_engine("transformers", options)
+    assert isinstance(built, TransformersEngine)
+    return built
+
+
 def run(
     engine: TransformersEngine, prompt: str, stop_after: int | None = None, **parameters: object
 ) -> tuple[str, list[GeneratedToken], Finish | None]:
@@ -94,17 +103,33 @@ def test_converted_checkpoint_loads_fast_and_gives_the_same_tokens(
     assert again.tokenize(MODULE) == engine.tokenize(MODULE)
 
 
-def test_shared_prefix_is_reused_and_gives_the_cold_answer(engine: TransformersEngine) -> None:
+def test_shared_prefix_is_reused_and_gives_the_cold_answer(
+    engine: TransformersEngine, uncached_engine: TransformersEngine
+) -> None:
     run(engine, MODULE + "def scale_8(value: float) -> float:\n", max_new_tokens=2)
     warm_text, _, warm = run(engine, EDITED, max_new_tokens=8)
     assert warm is not None
     assert warm.reused_prompt_tokens > warm.input_length - 10
 
-    run(engine, "Unrelated text to evict the cache.", max_new_tokens=2)
-    cold_text, _, cold = run(engine, EDITED, max_new_tokens=8)
+    cold_text, _, cold = run(uncached_engine, EDITED, max_new_tokens=8)
     assert cold is not None
-    assert cold.reused_prompt_tokens <= 1  # at most the BOS token is shared
+    assert cold.reused_prompt_tokens == 0
     assert cold_text == warm_text
+
+
+def test_switching_files_restores_the_parked_cache(
+    engine: TransformersEngine, uncached_engine: TransformersEngine
+) -> None:
+    first_file = MODULE + "def first_helper(value: float) -> float:\n    return"
+    other_file = "import os\n\n" + "\n".join(f"PATH_{n} = os.getcwd()" for n in range(40))
+    answer, _, _ = run(engine, first_file, max_new_tokens=6)
+    run(engine, other_file, max_new_tokens=2)  # the first file's cache is parked
+    again, _, finish = run(engine, first_file, max_new_tokens=6)
+    assert finish is not None
+    assert finish.reused_prompt_tokens == finish.input_length - 1
+    assert again == answer
+    cold, _, _ = run(uncached_engine, first_file, max_new_tokens=6)
+    assert cold == again
 
 
 def test_stop_sequence_is_included_and_ends_generation(engine: TransformersEngine) -> None:

@@ -57,6 +57,7 @@ def _transformers(options: EngineOptions) -> Engine:
         options.n_threads,
         trust_remote_code=options.trust_remote_code,
         prefix_cache=options.prefix_cache,
+        slot_budget_bytes=options.slot_budget_bytes,
     )
 
 

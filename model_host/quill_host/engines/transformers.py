@@ -63,6 +63,7 @@ class TransformersEngine(Engine):
         *,
         trust_remote_code: bool = False,
         prefix_cache: bool = True,
+        slot_budget_bytes: int = 256 << 20,
     ) -> None:
         started = time.perf_counter()
         self._model_id = model_id
@@ -100,7 +101,7 @@ class TransformersEngine(Engine):
         probe = self.tokenize("a")
         bos = self._tokenizer.bos_token_id
         self._bos: int | None = bos if probe and probe[0] == bos else None
-        self._cache = PrefixCache(enabled=prefix_cache)
+        self._cache = PrefixCache(enabled=prefix_cache, slot_budget_bytes=slot_budget_bytes)
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns, then goes);
         # a model's own code (trust_remote_code) may predate both that and `logits_to_keep`.
         parameters = inspect.signature(self._model.forward).parameters

@@ -9,12 +9,12 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from quill_host.announce import announce, base_url, withdraw
 from quill_host.launcher.command import LAUNCHER, build_command, explain, hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
 from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override
@@ -83,7 +83,7 @@ class TgiOptions:
         )
 
 
-def run_tgi(args: argparse.Namespace, announcement: str) -> int:
+def run_tgi(args: argparse.Namespace) -> int:
     """Plan, then print (--dry-run) or run and supervise TGI; the process exit status."""
     options = TgiOptions.from_namespace(args)
     facts = facts_for(options.model)
@@ -116,8 +116,8 @@ def run_tgi(args: argparse.Namespace, announcement: str) -> int:
     if options.dry_run:
         print(explain(plan, command, source))
         return 0
-    url = f"http://{_url_host(options.host)}:{port}"
-    return _supervise(options, command.argv, dict(command.env), url, plan.model_id, announcement)
+    url = base_url(options.host, port)
+    return _supervise(options, command.argv, dict(command.env), url, plan.model_id)
 
 
 def _supervise(
@@ -126,13 +126,9 @@ def _supervise(
     env: dict[str, str],
     url: str,
     model_id: str,
-    announcement: str,
 ) -> int:
-    def announce() -> None:
-        if options.ready_file is not None:
-            ready = {"url": url, "pid": os.getpid(), "model_id": model_id}
-            _write_ready_file(options.ready_file, ready)
-        print(announcement.format(model_id=model_id, url=url), flush=True)
+    def serving() -> None:
+        announce(url, model_id, options.ready_file)
 
     config = SupervisorConfig(
         argv=argv,
@@ -141,7 +137,7 @@ def _supervise(
         start_timeout=options.start_timeout,
         backoff_initial=options.restart_backoff,
     )
-    supervisor = Supervisor(config, on_healthy=announce)
+    supervisor = Supervisor(config, on_healthy=serving)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         supervisor.stop()
@@ -151,8 +147,7 @@ def _supervise(
     try:
         return supervisor.run()
     finally:
-        if options.ready_file is not None:
-            _remove_ready_file(options.ready_file)
+        withdraw(options.ready_file)
 
 
 def checkpoint_method(checkpoint: str) -> str | None:
@@ -183,31 +178,3 @@ def _free_port(host: str) -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
-
-
-def _write_ready_file(path: Path, content: dict[str, object]) -> None:
-    """Atomically, as the embedded host does: a reader sees no file or the whole JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(content, out)
-        os.replace(scratch, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(scratch)
-        raise
-
-
-def _remove_ready_file(path: Path) -> None:
-    with suppress(OSError, ValueError):
-        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
-            path.unlink()
