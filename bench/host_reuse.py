@@ -1,12 +1,14 @@
 """KV-cache reuse at the model host, replayed on a real editing session.
 
 A real source file (the standard library's ``textwrap.py``) is "typed": the prompt is the
-text before the cursor (about 2,000 tokens), one keystroke at a time, with edits in the
-middle of the file now and then. Each step asks for a short greedy completion and times the
-first token. Three set-ups run the same session, one after the other:
+text before the cursor (about 2,000 tokens), one keystroke at a time, with an edit in the
+middle of the file now and then (a comment line added, then taken out again). Each step
+asks for a short greedy completion and times the first token. The set-ups run the same
+session, one after the other:
 
   host, reuse on      quill host (the default)
   host, reuse off     quill host --no-prefix-cache (every prompt computed in full)
+  host, chunk reuse   quill host --cache-reuse 64 (after a deletion, text below it is moved)
   llama-cpp direct    llama-cpp-python's own Llama on the same GGUF, in this process
 
     python bench/host_reuse.py [--keystrokes 24] [--edits 4]
@@ -60,9 +62,15 @@ def editing_session(keystrokes: int, edits: int) -> list[Step]:
     for index, char in enumerate(typed, start=1):
         text += char
         steps.append(Step("keystroke", text))
-        if index % edit_every == 0 and len([s for s in steps if s.kind == "edit"]) < edits:
-            middle = text.index("\n", len(text) // 2) + 1  # a new line in the middle
-            text = text[:middle] + f"# note {index}\n" + text[middle:]
+        done = len([s for s in steps if s.kind == "edit"])
+        if index % edit_every == 0 and done < edits:
+            # Alternately add a comment line in the middle of the file and take it out again.
+            note = "# a note in the middle\n"
+            if note in text:
+                text = text.replace(note, "", 1)
+            else:
+                middle = text.index("\n", len(text) // 2) + 1
+                text = text[:middle] + note + text[middle:]
             steps.append(Step("edit", text))
     return steps
 
@@ -155,6 +163,7 @@ def main() -> None:
     runs: dict[str, Callable[[], Result]] = {
         "host, reuse on": lambda: run_host(steps, []),
         "host, reuse off": lambda: run_host(steps, ["--no-prefix-cache"]),
+        "host, + chunk reuse": lambda: run_host(steps, ["--cache-reuse", "64"]),
         "llama-cpp direct": lambda: run_direct(steps),
     }
     print(f"session: {len(steps)} requests on textwrap.py ({PROMPT_CHARS}+ chars of prompt)")

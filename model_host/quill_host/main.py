@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="memory for the KV caches of other open files (parked sequences)",
     )
     parser.add_argument(
+        "--cache-reuse",
+        type=_non_negative,
+        default=0,
+        metavar="TOKENS",
+        help="llama.cpp: after an edit mid-prompt, move cached runs of at least this many "
+        "tokens instead of recomputing them (approximate: 0, the default, is exact)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=0.0,
@@ -110,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         n_ctx=args.n_ctx,
         prefix_cache=args.prefix_cache,
         slot_budget_bytes=args.kv_slots_mb << 20,
+        chunk_reuse_min=args.cache_reuse,
         trust_remote_code=args.trust_remote_code,
     )
     try:

@@ -25,6 +25,7 @@ class EngineOptions:
     n_threads: int | None = None
     prefix_cache: bool = True  # off only to measure what reuse is worth
     slot_budget_bytes: int = 256 << 20  # parked sequences of other files
+    chunk_reuse_min: int = 0  # llama.cpp: reuse runs this long after a mid-prompt edit (0: off)
     trust_remote_code: bool = False  # run a model directory's own Python code (transformers)
 
 
@@ -41,6 +42,7 @@ def _llamacpp(options: EngineOptions) -> Engine:
         options.n_threads,
         prefix_cache=options.prefix_cache,
         slot_budget_bytes=options.slot_budget_bytes,
+        chunk_reuse_min=options.chunk_reuse_min,
     )
 
 

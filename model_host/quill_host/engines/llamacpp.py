@@ -21,6 +21,7 @@ from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, f
 from quill_host.engines.llamacpp_sampler import SamplerChain
 from quill_host.errors import GenerationFailed
 from quill_host.hardware import physical_cores
+from quill_host.kv.chunks import find_chunk_at
 from quill_host.kv.prefix import common_prefix_length
 from quill_host.kv.slots import SavedSequence, SlotPool
 from quill_host.protocol import FinishReason, GenerateParameters
@@ -59,10 +60,12 @@ class LlamaCppEngine(Engine):
         n_threads: int | None = None,
         prefix_cache: bool = True,
         slot_budget_bytes: int = 256 << 20,
+        chunk_reuse_min: int = 0,
     ) -> None:
         threads = n_threads or physical_cores()
         self._model_id = model_id
         self._prefix_cache = prefix_cache
+        self._chunk_reuse_min = chunk_reuse_min if prefix_cache else 0
         self._slots: SlotPool[bytes] = SlotPool(slot_budget_bytes if prefix_cache else 0)
         self._llm = llama_cpp.Llama(
             model_path=str(path),
@@ -177,6 +180,8 @@ class LlamaCppEngine(Engine):
         if match is not None:
             common = match.common if self._restore(match.saved) else 0
         reused = min(common, len(tokens) - 1)
+        if self._chunk_reuse_min and 0 < reused < len(tokens) - self._chunk_reuse_min:
+            reused = self._reuse_chunks(tokens, reused)
         memory = llama_cpp.llama_get_memory(llm.ctx)
         if reused > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, reused, -1):
             llm.n_tokens = reused
@@ -188,6 +193,27 @@ class LlamaCppEngine(Engine):
                 return None
             llm.eval(tokens[start : start + llm.n_batch])
         return reused
+
+    def _reuse_chunks(self, tokens: Sequence[int], prefix: int) -> int:
+        """After the shared prefix, move cached runs of the old prompt back to where they now
+        sit (deleted text closes up); the number of prompt tokens then cached."""
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens].tolist()
+        memory = llama_cpp.llama_get_memory(llm.ctx)
+        head_cached = head_prompt = prefix
+        while head_prompt < len(tokens) - 1:
+            chunk = find_chunk_at(
+                cached, tokens[:-1], head_cached, head_prompt, self._chunk_reuse_min
+            )
+            if chunk is None:
+                break
+            end = chunk.cached_start + chunk.length
+            llama_cpp.llama_memory_seq_rm(memory, 0, head_prompt, chunk.cached_start)
+            shift = head_prompt - chunk.cached_start
+            llama_cpp.llama_memory_seq_add(memory, 0, chunk.cached_start, end, shift)
+            head_cached, head_prompt = end, head_prompt + chunk.length
+        llm.input_ids[prefix:head_prompt] = tokens[prefix:head_prompt]
+        return head_prompt
 
     def _park_live(self) -> None:
         """Save the live sequence's KV state into the slot pool before it is replaced."""
