@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from quill_host.errors import ValidationFailed
 from quill_host.protocol import FinishReason, GenerateParameters, TokenSpan
+from quill_host.textstream import TextAssembler
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,33 @@ class Engine(ABC):
     @abstractmethod
     def is_special(self, token: int) -> bool:
         """Whether `token` is a control token (BOS, EOS, turn markers) rather than text."""
+
+    def shape_token(
+        self,
+        token: int,
+        logprob: float,
+        text: TextAssembler,
+        *,
+        end_of_generation: bool,
+        last: bool,
+        finish: Callable[[FinishReason], Finish],
+    ) -> GeneratedToken:
+        """One sampled token as engines yield it, with `finish` set when it ends the
+        generation: an end-of-generation token, a completed stop sequence, or the last token
+        allowed. Its text comes through `text`, which holds back split UTF-8 and stops."""
+        if end_of_generation:
+            return GeneratedToken(token, "", logprob, True, finish("eos_token"))
+        piece = text.push(self.token_piece(token), final=last)
+        reason: FinishReason | None = "stop_sequence" if piece.stopped else None
+        if reason is None and last:
+            reason = "length"
+        return GeneratedToken(
+            token,
+            piece.text,
+            logprob,
+            self.is_special(token),
+            finish(reason) if reason is not None else None,
+        )
 
     def token_spans(self, text: str) -> list[TokenSpan]:
         """`/tokenize`'s answer: each token with the character range it covers in `text`.

@@ -139,24 +139,16 @@ class LlamaCppEngine(Engine):
                     return
                 token = sampler.sample(self._llm.ctx)
                 logprob = self._logprob(token)
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    yield GeneratedToken(token, "", logprob, True, finish("eos_token"))
-                    return
-                last = index == max_new - 1
-                piece = text.push(self.token_piece(token), final=last)
-                reason: FinishReason | None = None
-                if piece.stopped:
-                    reason = "stop_sequence"
-                elif last:
-                    reason = "length"
-                yield GeneratedToken(
+                generated = self.shape_token(
                     token,
-                    piece.text,
                     logprob,
-                    self.is_special(token),
-                    finish(reason) if reason else None,
+                    text,
+                    end_of_generation=bool(llama_cpp.llama_vocab_is_eog(self._vocab, token)),
+                    last=index == max_new - 1,
+                    finish=finish,
                 )
-                if reason:
+                yield generated
+                if generated.finish is not None:
                     return
                 # The last token is never evaluated: nothing would read its logits, and the
                 # cache then holds exactly prompt + output minus one, ready for the next prefix.

@@ -195,24 +195,16 @@ class TransformersEngine(Engine):
             with torch.inference_mode():
                 token = chooser.choose(logits, history)
                 logprob = float(torch.log_softmax(logits, dim=-1)[token].item())
-            if token in self._eos:
-                yield GeneratedToken(token, "", logprob, True, finish("eos_token"))
-                return
-            last = index == max_new - 1
-            piece = text.push(self.token_piece(token), final=last)
-            reason: FinishReason | None = None
-            if piece.stopped:
-                reason = "stop_sequence"
-            elif last:
-                reason = "length"
-            yield GeneratedToken(
+            generated = self.shape_token(
                 token,
-                piece.text,
                 logprob,
-                self.is_special(token),
-                finish(reason) if reason else None,
+                text,
+                end_of_generation=token in self._eos,
+                last=index == max_new - 1,
+                finish=finish,
             )
-            if reason:
+            yield generated
+            if generated.finish is not None:
                 return
             # As in the llama.cpp engine, the last token is never evaluated: the cache then holds
             # prompt + output minus one, ready for the next request's prefix.
