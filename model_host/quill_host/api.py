@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from quill_host import __version__
+from quill_host.auth import BearerTokenMiddleware
 from quill_host.engines.base import GeneratedToken
 from quill_host.errors import HostError
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
@@ -42,7 +43,7 @@ from quill_host.scheduler import Scheduler
 _log = logging.getLogger(__name__)
 
 
-def create_app(scheduler: Scheduler) -> Starlette:
+def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
     """The TGI-compatible application around `scheduler` (and its engine)."""
     engine = scheduler.engine
     metrics = HostMetrics(scheduler)
@@ -121,6 +122,8 @@ def create_app(scheduler: Scheduler) -> Starlette:
         },
         lifespan=lifespan,
     )
+    if api_token:
+        app.add_middleware(BearerTokenMiddleware, token=api_token)
     app.add_middleware(
         RequestMetricsMiddleware,
         metrics=metrics,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
@@ -20,6 +21,7 @@ import uvicorn
 
 from quill_host.announce import announce, base_url, withdraw
 from quill_host.api import create_app
+from quill_host.auth import TOKEN_ENVIRONMENT_VARIABLE, UnprotectedAddress, check_exposure
 from quill_host.engines import EngineOptions, create_engine, engine_names
 from quill_host.errors import ModelNotFound
 from quill_host.launcher.cli import add_tgi_arguments, run_tgi
@@ -40,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MODEL,
         help="'default' (the packaged Gemma 3 270M), a .gguf, or a model directory (transformers)",
     )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="any other address than loopback needs --api-token"
+    )
+    parser.add_argument(
+        "--api-token",
+        default=os.environ.get(TOKEN_ENVIRONMENT_VARIABLE),
+        help=f"clients must send 'Authorization: Bearer TOKEN' ({TOKEN_ENVIRONMENT_VARIABLE})",
+    )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--n-ctx", type=_positive, default=8192, help="context size in tokens")
     parser.add_argument(
@@ -109,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "tgi":
         return run_tgi(args)
     try:
+        check_exposure(args.host, args.api_token)
+    except UnprotectedAddress as error:
+        print(f"quill host: {error}", file=sys.stderr)
+        return 2
+    try:
         model = resolve_model(args.model)
     except ModelNotFound as error:
         print(f"quill host: {error}", file=sys.stderr)
@@ -129,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     sock = _bind(args.host, args.port)
     scheduler = Scheduler(engine, max_queue=args.max_queue)
     config = uvicorn.Config(
-        create_app(scheduler),
+        create_app(scheduler, api_token=args.api_token),
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=3,

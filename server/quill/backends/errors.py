@@ -11,6 +11,7 @@ from enum import Enum
 
 class FailureKind(Enum):
     UNREACHABLE = "unreachable"  # connection refused, DNS, TLS: nothing answered
+    UNAUTHORIZED = "unauthorized"  # 401/403: no token, or the wrong one
     TIMEOUT = "timeout"  # answered too slowly for the deadline
     VALIDATION = "validation"  # 422: the request was refused as invalid
     GENERATION = "generation"  # 424: the model failed while generating
@@ -21,12 +22,17 @@ class FailureKind(Enum):
 
     @classmethod
     def from_error_type(cls, error_type: str | None, status: int) -> FailureKind:
+        if status in (401, 403):  # TGI has no error_type for these; the status says it all
+            return cls.UNAUTHORIZED
         for kind in cls:
             if kind.value == error_type:
                 return kind
-        return {422: cls.VALIDATION, 424: cls.GENERATION, 429: cls.OVERLOADED}.get(
-            status, cls.SERVER
-        )
+        known = {
+            422: cls.VALIDATION,
+            424: cls.GENERATION,
+            429: cls.OVERLOADED,
+        }
+        return known.get(status, cls.SERVER)
 
 
 class ModelServerError(Exception):
@@ -41,6 +47,7 @@ class ModelServerError(Exception):
     def user_message(self) -> str:
         causes = {
             FailureKind.UNREACHABLE: "is not reachable",
+            FailureKind.UNAUTHORIZED: "refused Quill's API token (check the apiToken setting)",
             FailureKind.TIMEOUT: "did not answer within the deadline",
             FailureKind.VALIDATION: "refused the request",
             FailureKind.GENERATION: "failed while generating",
