@@ -53,6 +53,10 @@ async def request(client: LanguageClient, position: types.Position) -> tuple[flo
 async def main(keystrokes: int) -> None:
     host, url = start_host()
     client = LanguageClient("quill-bench", "0")
+
+    @client.feature("quill/status")
+    def ignore_status(params: object) -> None:
+        """The status-bar notification: nothing to show here."""
     await client.start_io(sys.executable, "-m", "quill", "serve", "--log-level", "warning")
     try:
         await client.initialize_async(
