@@ -57,6 +57,7 @@ async def main(keystrokes: int) -> None:
     @client.feature("quill/status")
     def ignore_status(params: object) -> None:
         """The status-bar notification: nothing to show here."""
+
     await client.start_io(sys.executable, "-m", "quill", "serve", "--log-level", "warning")
     try:
         await client.initialize_async(
