@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,11 +21,17 @@ from starlette.routing import Route
 
 class FakeTgi:
     """``behaviour``: "slow" streams a token every ``token_interval_s`` for a long time;
-    "stall" sends headers and then nothing; "error" answers 500 with TGI's error body."""
+    "stall" sends headers and then nothing; "error" answers 424 with TGI's error body;
+    "status" answers ``status`` (429, 500, ...) with TGI's error body; "ok" streams three
+    tokens and TGI's final event; "cut" stops after two tokens without the final event;
+    "error_event" sends TGI's mid-stream error event; "invalid_json" sends an event that
+    is not JSON; "runaway" streams tokens as fast as it can and never stops."""
 
-    def __init__(self, behaviour: str, token_interval_s: float = 0.2) -> None:
+    def __init__(self, behaviour: str, token_interval_s: float = 0.2, status: int = 500) -> None:
         self.behaviour = behaviour
         self.token_interval_s = token_interval_s
+        self.status = status
+        self.tokens_sent = 0
         self.streams_started = 0
         self.streams_closed_by_client = 0
         self.requests: list[dict[str, Any]] = []
@@ -48,10 +55,40 @@ class FakeTgi:
         self.requests.append(await request.json())
         if self.behaviour == "error":
             return JSONResponse({"error": "out of memory", "error_type": "generation"}, 424)
+        if self.behaviour == "status":
+            error_type = {429: "overloaded"}.get(self.status, "server")
+            body = {"error": f"fake failure {self.status}", "error_type": error_type}
+            return JSONResponse(body, self.status)
         return StreamingResponse(self._events(request), media_type="text/event-stream")
+
+    def _token(self, index: int, final: bool = False) -> str:
+        self.tokens_sent += 1
+        token = {"id": index, "text": "x", "logprob": 0.0, "special": False}
+        event = {"index": index, "token": token, "generated_text": "xxx" if final else None,
+                 "details": None}  # fmt: skip
+        return f"data:{json.dumps(event)}\n\n"
 
     async def _events(self, request: Request) -> AsyncIterator[str]:
         self.streams_started += 1
+        if self.behaviour in ("ok", "cut", "error_event", "invalid_json"):
+            for index in range(2):
+                yield self._token(index)
+            if self.behaviour == "ok":
+                yield self._token(2, final=True)
+            elif self.behaviour == "error_event":
+                yield 'data:{"error": "CUDA out of memory", "error_type": "generation"}\n\n'
+            elif self.behaviour == "invalid_json":
+                yield "data:{not json\n\n"
+            return
+        if self.behaviour == "runaway":
+            try:
+                for index in range(10**7):
+                    yield self._token(index)
+                    await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                self.streams_closed_by_client += 1
+                raise
+            return
         try:
             for index in range(1000):
                 if self.behaviour == "stall":
@@ -66,18 +103,28 @@ class FakeTgi:
 
 
 @contextmanager
-def serve_fake_tgi(fake: FakeTgi) -> Iterator[str]:
-    """Serve ``fake`` on a free loopback port in a thread; yield its URL."""
+def serve_fake_tgi(
+    fake: FakeTgi, port: int = 0, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """Serve ``fake`` on loopback ``port`` (0: a free one) in a thread; yield its URL.
+    ``tls``: (certificate, key) files, to serve https."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning"))
+    config = uvicorn.Config(
+        fake.app(),
+        log_level="critical",
+        ssl_certfile=tls and str(tls[0]),
+        ssl_keyfile=tls and str(tls[1]),
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         threading.Event().wait(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=5)
@@ -90,3 +137,43 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no system trusts: (certificate, key) files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "quill-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.crt", directory / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -135,5 +135,9 @@ class DocumentStore:
         except KeyError:
             raise KeyError(f"document is not open: {uri}") from None
 
+    def uris(self) -> list[str]:
+        """The open documents' URIs, in the order they were opened."""
+        return list(self._documents)
+
     def __contains__(self, uri: str) -> bool:
         return uri in self._documents

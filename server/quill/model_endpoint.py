@@ -12,10 +12,11 @@ from quill.settings import Settings
 class ModelEndpoint:
     """One model server and its ``/info``, asked once and remembered."""
 
-    def __init__(self, url: str, api_token: str) -> None:
+    def __init__(self, url: str, api_token: str, ca_bundle: str = "") -> None:
         self.url = url
         self.api_token = api_token
-        self.client = TgiClient(url, api_token)
+        self.ca_bundle = ca_bundle
+        self.client = TgiClient(url, api_token, ca_bundle=ca_bundle)
         self._info: ServerInfo | None = None
 
     async def info(self) -> ServerInfo:
@@ -44,9 +45,10 @@ class EndpointProvider:
             url = settings.server_url or await self._embedded_url()
             token = settings.api_token if settings.server_url else ""
             current = self._endpoint
-            if current is None or (current.url, current.api_token) != (url, token):
+            wanted = (url, token, settings.ca_bundle)
+            if current is None or (current.url, current.api_token, current.ca_bundle) != wanted:
                 await self._close_current()
-                self._endpoint = current = ModelEndpoint(url, token)
+                self._endpoint = current = ModelEndpoint(*wanted)
             return current
 
     def start_embedded_host(self) -> asyncio.Task[str]:

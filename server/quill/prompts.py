@@ -12,6 +12,7 @@ from __future__ import annotations
 import attrs
 
 from quill.cursor import Cursor
+from quill.redaction import redact
 from quill.settings import PromptFormat
 
 WINDOW_STEP_CHARS = 2000
@@ -100,4 +101,6 @@ def build_prompt(
         suffix = cursor.suffix[:max_suffix_chars]
         if len(suffix) < len(cursor.suffix) and "\n" in suffix:
             suffix = suffix[: suffix.rfind("\n") + 1]
+    # Credentials in the buffer never reach the model server (see quill.redaction).
+    prefix, suffix = redact(prefix), redact(suffix)
     return Prompt(template.layout.format(prefix=prefix, suffix=suffix), template.stop)

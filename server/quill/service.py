@@ -22,6 +22,11 @@ from quill.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# The health probe after a failure: first try, and the longest wait between tries (the
+# bound on how long the user waits to hear that the server is back).
+PROBE_FIRST_DELAY_S = 0.1
+PROBE_MAX_DELAY_S = 0.8
+
 # What the editor's status bar shows (the ``quill/status`` notification).
 StatusState = Literal["ready", "working", "error", "disabled"]
 StatusCallback = Callable[[StatusState, str | None], None]
@@ -62,6 +67,7 @@ class CompletionService:
         self._on_status = on_status
         self.last_prompt: Prompt | None = None
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
+        self._probe: asyncio.Task[None] | None = None
 
     async def complete(self, key: str, cursor: Cursor, *, debounce: bool) -> Suggestion | None:
         """A suggestion for ``cursor``; ``None`` if disabled, superseded or failed.
@@ -125,6 +131,10 @@ class CompletionService:
             self.outage.failed(error.user_message())
             if error.kind is FailureKind.UNREACHABLE and endpoint is not None:
                 await self.endpoints.forget(endpoint)
+            if error.kind in (FailureKind.UNREACHABLE, FailureKind.TIMEOUT):
+                # Only a server that did not answer at all is probed: one that answers
+                # 429 or 500 passes /health and is back when a completion works.
+                self._start_probe()
             return None
         except HostStartError as error:
             self.outage.failed(f"Quill: {error}")
@@ -133,3 +143,30 @@ class CompletionService:
         if suggestion is not None:
             self.last_prompt = suggestion.prompt
         return suggestion
+
+    def _start_probe(self) -> None:
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._probe_until_healthy())
+
+    async def _probe_until_healthy(self) -> None:
+        """Ask a failing server's ``/health`` with backoff (0.1 s doubling to at most
+        ``PROBE_MAX_DELAY_S``) until it answers: the error status clears within a second
+        of the server coming back, without waiting for the user's next keystroke. The
+        embedded host is not probed: the next completion restarts it."""
+        delay = PROBE_FIRST_DELAY_S
+        while self.outage.in_outage:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PROBE_MAX_DELAY_S)
+            settings = self.settings
+            if not (settings.enable and settings.server_url and self.outage.in_outage):
+                return
+            endpoint = await self.endpoints.get(settings)
+            try:
+                async with asyncio.timeout(PROBE_MAX_DELAY_S):
+                    healthy = await endpoint.client.health()
+            except TimeoutError:
+                healthy = False
+            if healthy and self.outage.in_outage:
+                self.outage.recovered()
+                if not self._running:
+                    self.report_status()

@@ -36,6 +36,9 @@ class Settings:
     # Empty: start (or reuse) the embedded model host on this machine.
     server_url: str = ""
     api_token: str = attrs.field(default="", repr=False)
+    # A CA certificate file (PEM) for an https serverUrl signed by a private CA; TLS is
+    # always verified, against this file or the system's store.
+    ca_bundle: str = ""
     prompt_format: PromptFormat = "auto"
     max_new_tokens: int = attrs.field(default=64, validator=_positive)
     temperature: float = attrs.field(default=0.0, validator=_not_negative)
@@ -46,6 +49,10 @@ class Settings:
     # Characters of text before the cursor sent to a model; the window start is anchored.
     max_prefix_chars: int = attrs.field(default=6000, validator=_positive)
     max_suffix_chars: int = attrs.field(default=1500, validator=_not_negative)
+    # Hovers: add a short model-written explanation (cached by the definition's content).
+    hover_explain: bool = False
+    # A hover is answered within this time; a late explanation is kept for the next hover.
+    hover_deadline_ms: int = attrs.field(default=1500, validator=_positive)
 
 
 def _camel(name: str) -> str:

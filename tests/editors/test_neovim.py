@@ -3,6 +3,7 @@ server and the real host with the packaged model: what a user's `setup()` gets."
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -129,3 +130,47 @@ def test_the_readme_setup_configures_the_server(tmp_path: Path) -> None:
     config = json.loads(dump.read_text())
     assert config["cmd"][-1] == "serve"
     assert config["init_options"] == {"serverUrl": ""}
+
+
+ACTIONS_SCRIPT = Path(__file__).parent / "nvim_actions.lua"
+GEOMETRY = """import math
+
+
+def area(radius: float) -> float:
+    return math.pi * radius**2
+"""
+
+
+@pytest.mark.model
+def test_code_action_and_explain_in_a_real_neovim(tmp_path: Path, model_host_url: str) -> None:
+    source = tmp_path / "project" / "geometry.py"
+    source.parent.mkdir()
+    source.write_text(GEOMETRY)
+    result_path = tmp_path / "result.json"
+    _run_nvim(
+        ["+luafile " + str(ACTIONS_SCRIPT)],
+        {
+            "QUILL_PLUGIN": str(PLUGIN),
+            "QUILL_PYTHON": sys.executable,
+            "QUILL_SERVER_URL": model_host_url,
+            "QUILL_FILE": str(source),
+            "QUILL_LINE": "4",
+            "QUILL_RESULT": str(result_path),
+        },
+    )
+    result: dict[str, Any] = json.loads(result_path.read_text())
+    assert "error" not in result, result.get("error")
+    assert result["attached"]
+    assert result["action_keymap_desc"] == "Quill: code actions"
+    assert result["explain_keymap_desc"] == "Quill: explain"
+    assert "Quill: Add docstring" in result["titles"]
+    assert "Quill: Write tests for area" in result["titles"]
+    assert result["changed"], result
+    after = result["text_after"] + "\n"
+    assert after != GEOMETRY
+    ast.parse(after)  # the buffer still parses
+    assert '"""' in after
+    assert after.startswith("import math\n\n\ndef area(radius: float) -> float:\n")
+    assert after.endswith("    return math.pi * radius**2\n")
+    assert result.get("explain_error") is None, result["explain_error"]
+    assert result["explanation"].startswith("### Explanation of `area`")

@@ -116,3 +116,74 @@ async def test_cancel_request_closes_the_model_stream(start_client: StartClient)
         with pytest.raises(JsonRpcRequestCancelled):
             await request
         await _wait_for(lambda: fake.streams_closed_by_client == 1)
+
+
+@pytest.mark.parametrize(
+    ("fake", "cause"),
+    [
+        (FakeTgi("status", status=429), "is overloaded"),
+        (FakeTgi("status", status=500), "reported an error"),
+        (FakeTgi("invalid_json"), "not the TGI API"),
+        (FakeTgi("cut"), "stopped in the middle of an answer"),
+        (FakeTgi("error_event"), "CUDA out of memory"),
+    ],
+    ids=["429", "500", "invalid-json", "cut-stream", "error-event"],
+)
+async def test_each_fault_is_answered_in_time_and_named_once(
+    start_client: StartClient, fake: FakeTgi, cause: str
+) -> None:
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0})
+        open_document(client, STATS_URI, STATS)
+        for _ in range(3):
+            started = time.monotonic()
+            result = await client.text_document_inline_completion_async(_inline())
+            assert time.monotonic() - started < 2.0
+            assert result is not None
+            assert not result.items
+        [message] = client.messages  # one per outage, not one per keystroke
+        assert cause in message.message
+        assert url in message.message  # names the server
+        assert "Traceback" not in message.message
+
+
+async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
+    start_client: StartClient,
+) -> None:
+    fake = FakeTgi("runaway")
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client(
+            {"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0, "maxNewTokens": 8}
+        )
+        open_document(client, STATS_URI, STATS)
+        started = time.monotonic()
+        result = await client.text_document_inline_completion_async(_inline())
+        assert time.monotonic() - started < 1.0  # not at the deadline: the client stopped
+        assert result is not None
+        assert all(len(str(item.insert_text)) <= 8 for item in result.items)
+        await _wait_for(lambda: fake.streams_closed_by_client == 1)
+        assert not client.messages
+
+
+async def test_the_server_coming_back_is_noticed_within_a_second(
+    start_client: StartClient,
+) -> None:
+    url = closed_port_url()
+    client, _ = await start_client({"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0})
+    states: list[str] = []
+    client.feature("quill/status")(lambda params: states.append(params.state))
+    open_document(client, STATS_URI, STATS)
+    result = await client.text_document_inline_completion_async(_inline())
+    assert result is not None
+    assert not result.items
+    await _wait_for(lambda: states and states[-1] == "error")
+    await asyncio.sleep(1.5)  # the probe has backed off to its longest wait
+    fake = FakeTgi("ok")
+    with serve_fake_tgi(fake, port=int(url.rsplit(":", 1)[1])):
+        back = time.monotonic()
+        await _wait_for(lambda: states[-1] == "ready", timeout_s=3.0)
+        assert time.monotonic() - back <= 1.0
+        result = await client.text_document_inline_completion_async(_inline())
+        assert result is not None
+        assert result.items  # the next completion works
+        assert fake.streams_started == 1

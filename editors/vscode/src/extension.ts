@@ -14,6 +14,8 @@ import {
 
 import {
   type ClientState,
+  explainArguments,
+  type LspPosition,
   parseStatus,
   resolveServerCommand,
   serverSettings,
@@ -140,6 +142,33 @@ async function showLastPrompt(): Promise<void> {
   await vscode.window.showTextDocument(document, { preview: true });
 }
 
+async function explain(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!client || !editor) {
+    void vscode.window.showWarningMessage("Quill: open a file with the server running to explain code.");
+    return;
+  }
+  const toLsp = (position: vscode.Position): LspPosition => ({
+    line: position.line,
+    character: position.character,
+  });
+  const selection = editor.selection;
+  const argument = explainArguments(editor.document.uri.toString(), toLsp(selection.active), {
+    start: toLsp(selection.start),
+    end: toLsp(selection.end),
+  });
+  const markdown = (await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: "Quill: explaining…", cancellable: false },
+    () =>
+      client!.sendRequest(ExecuteCommandRequest.type, {
+        command: "quill.explain",
+        arguments: [argument],
+      }),
+  )) as string;
+  const document = await vscode.workspace.openTextDocument({ language: "markdown", content: markdown });
+  await vscode.commands.executeCommand("markdown.showPreviewToSide", document.uri);
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel("Quill", { log: true });
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
@@ -156,6 +185,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("quill.showLastPrompt", showLastPrompt),
     vscode.commands.registerCommand("quill.showOutput", () => output.show()),
+    vscode.commands.registerCommand("quill.explain", explain),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration(`${SECTION}.server`)) {
         await stop();

@@ -8,6 +8,7 @@ export const SERVER_SETTING_KEYS = [
   "enable",
   "serverUrl",
   "apiToken",
+  "caBundle",
   "promptFormat",
   "maxNewTokens",
   "temperature",
@@ -15,6 +16,8 @@ export const SERVER_SETTING_KEYS = [
   "deadlineMs",
   "maxPrefixChars",
   "maxSuffixChars",
+  "hoverExplain",
+  "hoverDeadlineMs",
 ] as const;
 
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
@@ -141,4 +144,27 @@ export function resolveServerCommand(
     }
   }
   return undefined;
+}
+
+/** An LSP position or range, as the server's `quill.explain` command takes it. */
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+
+/**
+ * The argument of `quill.explain`: the selection when there is one, else the symbol at the
+ * cursor; `display: "client"` because the extension shows the Markdown itself.
+ */
+export function explainArguments(
+  uri: string,
+  active: LspPosition,
+  selection?: { start: LspPosition; end: LspPosition },
+): { uri: string; position: LspPosition; range?: { start: LspPosition; end: LspPosition }; display: "client" } {
+  const empty =
+    !selection ||
+    (selection.start.line === selection.end.line && selection.start.character === selection.end.character);
+  return empty
+    ? { uri, position: active, display: "client" }
+    : { uri, position: active, range: selection, display: "client" };
 }

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 
 import {
+  explainArguments,
   findOnPath,
   parseStatus,
   resolveServerCommand,
@@ -33,9 +34,12 @@ describe("serverSettings", () => {
   it("knows every setting of server/quill/settings.py", () => {
     assert.deepEqual([...SERVER_SETTING_KEYS].sort(), [
       "apiToken",
+      "caBundle",
       "deadlineMs",
       "debounceMs",
       "enable",
+      "hoverDeadlineMs",
+      "hoverExplain",
       "maxNewTokens",
       "maxPrefixChars",
       "maxSuffixChars",
@@ -119,5 +123,25 @@ describe("resolveServerCommand", () => {
       "win32",
     );
     assert.equal(findOnPath("quill", host), "C:\\Py\\Scripts\\quill.exe");
+  });
+});
+
+describe("explainArguments", () => {
+  const at = { line: 3, character: 4 };
+  it("sends the selection when there is one", () => {
+    const selection = { start: { line: 1, character: 0 }, end: { line: 5, character: 0 } };
+    assert.deepEqual(explainArguments("file:///a.py", at, selection), {
+      uri: "file:///a.py",
+      position: at,
+      range: selection,
+      display: "client",
+    });
+  });
+  it("sends only the position for an empty selection", () => {
+    assert.deepEqual(explainArguments("file:///a.py", at, { start: at, end: at }), {
+      uri: "file:///a.py",
+      position: at,
+      display: "client",
+    });
   });
 });

@@ -10,6 +10,7 @@ Here each stream lives in its own ``async with``: leaving it (a supersede, a
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -53,12 +54,30 @@ class ServerInfo:
 class TgiClient:
     """One model server; a pooled HTTP connection shared by all requests."""
 
-    def __init__(self, base_url: str, api_token: str = "", connect_timeout_s: float = 2.0):
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str = "",
+        connect_timeout_s: float = 2.0,
+        ca_bundle: str = "",
+    ):
         self.base_url = base_url.rstrip("/")
         headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+        # TLS is always verified: against ``ca_bundle`` when set, else the system store
+        # (and ``SSL_CERT_FILE``). A CA file that cannot be read fails each request with
+        # that reason, rather than falling back to no verification.
+        self._setup_error: str | None = None
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle:
+            try:
+                verify = ssl.create_default_context(cafile=ca_bundle)
+            except (OSError, ssl.SSLError) as error:
+                self._setup_error = f"caBundle {ca_bundle!r} cannot be used: {error}"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
+            verify=verify,
+            trust_env=True,  # HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, as users expect
             # The whole-request deadline is the caller's; here only how long to wait for
             # a connection, so a dead server fails fast instead of at the deadline.
             timeout=httpx.Timeout(None, connect=connect_timeout_s),
@@ -85,8 +104,14 @@ class TgiClient:
     async def generate_stream(
         self, prompt: str, options: GenerationOptions
     ) -> AsyncGenerator[str, None]:
-        """Yield the text of each generated token; stops the server when closed early."""
+        """Yield the text of each generated token; stops the server when closed early.
+
+        A stream that ends without TGI's final event was cut (``INCOMPLETE``); a server
+        that sends more tokens than asked is cut off at ``max_new_tokens``, so a runaway
+        answer can neither flood the editor nor hold the request.
+        """
         async with self._event_stream(prompt, options) as events:
+            received = 0
             async for event in events:
                 if "error" in event:
                     kind = FailureKind.from_error_type(event.get("error_type"), 500)
@@ -96,14 +121,17 @@ class TgiClient:
                     raise self._error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
                 if not token.get("special", False):
                     yield token["text"]
-                if event.get("generated_text") is not None:
+                received += 1
+                if event.get("generated_text") is not None or received >= options.max_new_tokens:
                     return
+            raise self._error(FailureKind.INCOMPLETE, "the stream ended before its last event")
 
     @asynccontextmanager
     async def _event_stream(
         self, prompt: str, options: GenerationOptions
     ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         payload = {"inputs": prompt, "parameters": options.to_tgi_parameters()}
+        self._check_setup()
         try:
             async with aconnect_sse(self._http, "POST", "/generate_stream", json=payload) as source:
                 if source.response.status_code != 200:
@@ -128,7 +156,12 @@ class TgiClient:
                 raise self._error(FailureKind.PROTOCOL, f"unexpected event {sse.data!r:.200}")
             yield data
 
+    def _check_setup(self) -> None:
+        if self._setup_error is not None:
+            raise self._error(FailureKind.UNREACHABLE, self._setup_error)
+
     async def _get_json(self, path: str) -> dict[str, Any]:
+        self._check_setup()
         try:
             response = await self._http.get(path)
         except httpx.TimeoutException as error:
@@ -161,4 +194,12 @@ class TgiClient:
 
 
 def _describe(error: httpx.HTTPError) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"its TLS certificate is not trusted: {cause.verify_message}; if it is "
+                "signed by a private CA, set caBundle to that CA's certificate file"
+            )
+        cause = cause.__cause__ or cause.__context__
     return str(error) or type(error).__name__

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -12,6 +12,9 @@ from quill.documents import DocumentStore
 from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
 from quill.service import CompletionService
+
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors
 
 
 class QuillLanguageServer(LanguageServer):
@@ -34,3 +37,12 @@ class QuillLanguageServer(LanguageServer):
 
     def show_warning(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(types.MessageType.Warning, message))
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """A message that is not JSON gets a ``ParseError`` answer, not a pop-up: a
+        broken client should not flood the user with "Error in server" windows."""
+        if isinstance(error, ValueError):  # json.JSONDecodeError, UnicodeDecodeError
+            assert isinstance(self.protocol, QuillProtocol)
+            self.protocol.reply_parse_error(error)
+            return
+        super().report_server_error(error, source)

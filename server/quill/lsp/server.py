@@ -7,7 +7,16 @@ from typing import Any
 
 from lsprotocol import types
 
-from quill.lsp.features import commands, completion, configuration, inline_completion, lifecycle
+from quill.lsp.features import (
+    code_actions,
+    commands,
+    completion,
+    configuration,
+    explain,
+    hover,
+    inline_completion,
+    lifecycle,
+)
 from quill.lsp.language_server import QuillLanguageServer
 
 
@@ -24,9 +33,16 @@ def create_server() -> QuillLanguageServer:
             types.InlineCompletionOptions(),
         ),
         (types.TEXT_DOCUMENT_COMPLETION, completion.on_completion, completion.OPTIONS),
+        (types.TEXT_DOCUMENT_CODE_ACTION, code_actions.on_code_action, code_actions.OPTIONS),
+        (types.CODE_ACTION_RESOLVE, code_actions.on_resolve, None),
+        (types.TEXT_DOCUMENT_HOVER, hover.on_hover, None),
     ]
     for method, handler, options in routes:
         server.feature(method, options)(handler)
-    for name, command in commands.COMMANDS.items():
+    extra_commands: dict[str, Callable[..., Any]] = {
+        code_actions.APPLY_COMMAND: code_actions.apply_action,
+        "quill.explain": explain.explain,
+    }
+    for name, command in {**commands.COMMANDS, **extra_commands}.items():
         server.command(name)(command)
     return server

@@ -16,6 +16,8 @@ local M = {}
 ---@field completion? boolean items through vim.lsp.completion (with autotrigger)
 ---@field keymap? string|false insert-mode key that asks for a completion now (vim.lsp.completion.get)
 ---@field accept_keymap? string|false insert-mode key that accepts the ghost text (Neovim 0.12)
+---@field action_keymap? string|false normal/visual key listing Quill's code actions
+---@field explain_keymap? string|false normal/visual key explaining the symbol or selection
 M.defaults = {
   cmd = nil,
   filetypes = nil,
@@ -25,6 +27,8 @@ M.defaults = {
   completion = true,
   keymap = "<C-Space>",
   accept_keymap = "<M-CR>",
+  action_keymap = "<leader>qa",
+  explain_keymap = "<leader>qe",
 }
 
 --- The options given to the last `setup()` (nil before it).
@@ -70,8 +74,109 @@ function M.update_settings(changed)
   end
 end
 
+--- Quill's code actions at the cursor or selection (listed at once; the model writes the
+--- chosen one's edit, resolved lazily).
+---@param opts? table passed to vim.lsp.buf.code_action (e.g. { apply = true, filter = … })
+function M.code_action(opts)
+  opts = opts or {}
+  local filter = opts.filter
+  opts.filter = function(action, client_id)
+    local client = client_id and vim.lsp.get_client_by_id(client_id)
+    if client_id and (not client or client.name ~= "quill") then
+      return false
+    end
+    return filter == nil or filter(action, client_id)
+  end
+  vim.lsp.buf.code_action(opts)
+end
+
+--- The LSP range of the visual selection (nil outside visual mode).
+local function visual_range(bufnr, encoding)
+  local mode = vim.fn.mode()
+  if mode ~= "v" and mode ~= "V" and mode ~= "\22" then
+    return nil
+  end
+  local first, last = vim.fn.getpos("v"), vim.fn.getpos(".")
+  if first[2] > last[2] or (first[2] == last[2] and first[3] > last[3]) then
+    first, last = last, first
+  end
+  local last_line = vim.api.nvim_buf_get_lines(bufnr, last[2] - 1, last[2], true)[1]
+  local end_col = mode == "V" and #last_line or math.min(last[3], #last_line)
+  local first_line = vim.api.nvim_buf_get_lines(bufnr, first[2] - 1, first[2], true)[1]
+  local start_col = mode == "V" and 0 or first[3] - 1
+  return {
+    start = { line = first[2] - 1, character = vim.str_utfindex(first_line, encoding, start_col) },
+    ["end"] = { line = last[2] - 1, character = vim.str_utfindex(last_line, encoding, end_col) },
+  }
+end
+
+--- Ask the server to explain the selection (visual mode) or the symbol at the cursor; the
+--- Markdown answer is shown in a floating window. `callback(err, markdown)` if given.
+---@param callback? fun(err: table|nil, markdown: string|nil)
+function M.explain(callback)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.clients(bufnr)[1]
+  if not client then
+    vim.notify("Quill: the server is not attached to this buffer", vim.log.levels.WARN)
+    return
+  end
+  local position = vim.lsp.util.make_position_params(0, client.offset_encoding).position
+  local argument = {
+    uri = vim.uri_from_bufnr(bufnr),
+    position = position,
+    range = visual_range(bufnr, client.offset_encoding),
+    display = "client",
+  }
+  client:request("workspace/executeCommand", { command = "quill.explain", arguments = { argument } }, function(err, markdown)
+    if callback then
+      callback(err, markdown)
+    elseif err then
+      vim.notify("Quill: " .. err.message, vim.log.levels.ERROR)
+    else
+      vim.lsp.util.open_floating_preview(vim.split(markdown, "\n", { plain = true }), "markdown", { border = "rounded" })
+    end
+  end, bufnr)
+end
+
+--- The client side of `quill.applyAction` (actions run as commands: the custom instruction
+--- is asked for here, then the server computes the edit and sends workspace/applyEdit).
+local function apply_action(command, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  if not client then
+    return
+  end
+  local data = command.arguments[1]
+  local function run(instruction)
+    client:request("workspace/executeCommand", {
+      command = "quill.applyAction",
+      arguments = { data, instruction or "" },
+    }, function(err)
+      if err then
+        vim.notify("Quill: " .. err.message, vim.log.levels.ERROR)
+      end
+    end, ctx.bufnr)
+  end
+  if data.kind == "custom" and (data.instruction or "") == "" then
+    vim.ui.input({ prompt = "Quill instruction: " }, function(instruction)
+      if instruction and instruction ~= "" then
+        run(instruction)
+      end
+    end)
+  else
+    run()
+  end
+end
+
 local function on_attach(client, bufnr)
   local opts = M.options
+  if opts.action_keymap then
+    vim.keymap.set({ "n", "x" }, opts.action_keymap, M.code_action, { buffer = bufnr, desc = "Quill: code actions" })
+  end
+  if opts.explain_keymap then
+    vim.keymap.set({ "n", "x" }, opts.explain_keymap, function()
+      M.explain()
+    end, { buffer = bufnr, desc = "Quill: explain" })
+  end
   if opts.inline and M.has_inline_completion() then
     vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
     if opts.accept_keymap then
@@ -128,6 +233,12 @@ local function create_commands()
     end, 500)
   end, { desc = "Quill: restart the server" })
   command("QuillLastPrompt", show_last_prompt, { desc = "Quill: show the prompt behind the last suggestion" })
+  command("QuillActions", function()
+    M.code_action()
+  end, { desc = "Quill: code actions at the cursor" })
+  command("QuillExplain", function()
+    M.explain()
+  end, { desc = "Quill: explain the symbol at the cursor" })
   command("QuillStatus", function()
     local status = M.status or { state = "not started" }
     print("Quill: " .. status.state .. (status.message and (": " .. status.message) or ""))
@@ -151,6 +262,7 @@ function M.setup(opts)
       end,
     },
   })
+  vim.lsp.commands["quill.applyAction"] = apply_action
   vim.lsp.enable("quill")
   create_commands()
 end

@@ -1,0 +1,78 @@
+"""One model call for an action, explanation or hover: a raw prompt through TGI's
+``/generate_stream`` (base models), or chat messages through ``/v1/chat/completions``
+(instruct models: the server applies the model's own chat template)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import httpx
+
+from quill.action_prompts import ModelCall, Prompter, prompter_for
+from quill.backends.errors import FailureKind, ModelServerError
+from quill.backends.tgi import GenerationOptions
+from quill.model_endpoint import ModelEndpoint
+from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
+from quill.redaction import is_secret_path, redact
+
+log = logging.getLogger(__name__)
+
+
+async def prompter_of(endpoint: ModelEndpoint) -> Prompter:
+    return prompter_for((await endpoint.info()).model_id)
+
+
+class NotShared(Exception):
+    """The text is from a secret file or holds credentials: it is not sent to a model."""
+
+
+async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) -> str:
+    """The model's answer to ``call`` about the file at ``path`` (cancelling the caller
+    closes the stream). Secrets are never sent, and not redacted either: an edit computed
+    from redacted text would write the placeholder into the user's code."""
+    texts = [call.prompt, *(content for _, content in call.messages)]
+    if is_secret_path(path) or any(redact(text) != text for text in texts):
+        raise NotShared("Quill: this code holds secrets (or is a secret file): not sent")
+    started = time.perf_counter()
+    if call.messages:
+        text = await _chat(endpoint, call)
+    else:
+        options = GenerationOptions(
+            max_new_tokens=call.max_new_tokens, stop=call.stop[:MAX_STOP_SEQUENCES]
+        )
+        text = await generate_until_stop(endpoint.client, call.prompt, options, call.stop)
+        for stop in call.stop:
+            text = text.split(stop, 1)[0]
+    log.info(
+        "model call: %d prompt chars -> %d chars in %.0f ms",
+        len(call.prompt) + sum(len(content) for _, content in call.messages),
+        len(text), (time.perf_counter() - started) * 1000,
+    )  # fmt: skip
+    return text
+
+
+async def _chat(endpoint: ModelEndpoint, call: ModelCall) -> str:
+    headers = {"Authorization": f"Bearer {endpoint.api_token}"} if endpoint.api_token else {}
+    payload = {
+        "model": "tgi",
+        "messages": [{"role": role, "content": content} for role, content in call.messages],
+        "max_tokens": call.max_new_tokens,
+        "temperature": 0,
+        "stream": False,
+    }
+    url = endpoint.url.rstrip("/") + "/v1/chat/completions"
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=2.0)) as http:
+            response = await http.post(url, json=payload, headers=headers)
+    except httpx.HTTPError as error:
+        raise ModelServerError(FailureKind.UNREACHABLE, endpoint.url, str(error)) from error
+    if response.status_code != 200:
+        kind = FailureKind.from_error_type(None, response.status_code)
+        detail = f"HTTP {response.status_code}: {response.text[:200]}"
+        raise ModelServerError(kind, endpoint.url, detail)
+    try:
+        content = response.json()["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError) as error:
+        raise ModelServerError(FailureKind.PROTOCOL, endpoint.url, "bad chat answer") from error
+    return str(content or "")
