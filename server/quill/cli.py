@@ -120,7 +120,7 @@ async def _complete(args: argparse.Namespace) -> int:
     if problems:
         print("quill: " + "; ".join(problems), file=sys.stderr)
         return 2
-    cursor = Cursor(str(path), path.suffix.lstrip("."), text, offset)
+    cursor = Cursor(str(path.resolve()), path.suffix.lstrip("."), text, offset)
     try:
         suggestion = await service.complete(str(path), cursor, debounce=False)
     finally:

@@ -14,7 +14,7 @@ from quill.backends.errors import FailureKind, ModelServerError
 from quill.backends.tgi import GenerationOptions
 from quill.model_endpoint import ModelEndpoint
 from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
-from quill.redaction import is_secret_path, redact
+from quill.redaction import is_private_path, redact
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) ->
     closes the stream). Secrets are never sent, and not redacted either: an edit computed
     from redacted text would write the placeholder into the user's code."""
     texts = [call.prompt, *(content for _, content in call.messages)]
-    if is_secret_path(path) or any(redact(text) != text for text in texts):
+    if is_private_path(path) or any(redact(text) != text for text in texts):
         raise NotShared("Quill: this code holds secrets (or is a secret file): not sent")
     started = time.perf_counter()
     if call.messages:

@@ -17,7 +17,7 @@ from quill.cursor import Cursor
 from quill.model_endpoint import ModelEndpoint
 from quill.postprocess import choose_extent, postprocess, stop_sequences
 from quill.prompts import Prompt, build_prompt, template_for
-from quill.redaction import is_secret_path
+from quill.redaction import is_private_path
 from quill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Suggestion:
 async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -> Suggestion | None:
     """One suggestion for the cursor, or ``None`` where nothing should be suggested."""
     started = time.perf_counter()
-    if is_secret_path(cursor.path):
+    if is_private_path(cursor.path):
         return None  # .env, keys, .git/...: never sent to a model server
     extent = choose_extent(cursor)
     if extent is None:

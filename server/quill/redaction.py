@@ -12,6 +12,8 @@ import re
 from fnmatch import fnmatch
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 
+from quill.gitignore import is_git_ignored
+
 REDACTED = "<redacted>"
 
 # File names (matched case-insensitively against the last path component).
@@ -52,6 +54,11 @@ def is_secret_path(path: str) -> bool:
     if any(part in _SECRET_DIRS for part in parts[:-1]):
         return True
     return any(fnmatch(parts[-1], pattern) for pattern in _SECRET_NAMES)
+
+
+def is_private_path(path: str) -> bool:
+    """Whether a buffer must stay out of prompts: a secret file, or one git ignores."""
+    return is_secret_path(path) or is_git_ignored(path)
 
 
 def redact(text: str) -> str:

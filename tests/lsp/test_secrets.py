@@ -75,3 +75,28 @@ async def test_an_untrusted_certificate_fails_clearly_and_ca_bundle_fixes_it(
         assert result is not None
         assert result.items  # verified against the CA file, not unverified
         assert not trusting.messages
+
+
+async def test_git_ignored_files_never_reach_the_model_server(
+    start_client: StartClient, tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("build/\n*.generated.py\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / ".gitignore").write_text("local_settings.py\n")
+    ignored = ["build/out.py", "src/models.generated.py", "src/local_settings.py"]
+    fake = FakeTgi("ok")
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url, "debounceMs": 0})
+        for name in ignored:
+            uri = (tmp_path / name).as_uri()
+            open_document(client, uri, "def main():\n    ")
+            result = await client.text_document_inline_completion_async(
+                _inline(uri, "def main():\n    ")
+            )
+            assert result is None or not result.items
+        assert fake.requests == []
+        kept = (tmp_path / "src" / "app.py").as_uri()
+        open_document(client, kept, "def main():\n    ")
+        await client.text_document_inline_completion_async(_inline(kept, "def main():\n    "))
+        assert len(fake.requests) == 1
