@@ -25,7 +25,8 @@ class FakeTgi:
     "status" answers ``status`` (429, 500, ...) with TGI's error body; "ok" streams three
     tokens and TGI's final event; "cut" stops after two tokens without the final event;
     "error_event" sends TGI's mid-stream error event; "invalid_json" sends an event that
-    is not JSON; "runaway" streams tokens as fast as it can and never stops."""
+    is not JSON; "runaway" streams tokens as fast as it can and never stops; "huge_token"
+    sends one token whose text is a megabyte."""
 
     def __init__(self, behaviour: str, token_interval_s: float = 0.2, status: int = 500) -> None:
         self.behaviour = behaviour
@@ -79,6 +80,10 @@ class FakeTgi:
                 yield 'data:{"error": "CUDA out of memory", "error_type": "generation"}\n\n'
             elif self.behaviour == "invalid_json":
                 yield "data:{not json\n\n"
+            return
+        if self.behaviour == "huge_token":
+            token = {"id": 0, "text": "x" * 1_000_000, "logprob": 0.0, "special": False}
+            yield f"data:{json.dumps({'index': 0, 'token': token})}\n\n"
             return
         if self.behaviour == "runaway":
             try:

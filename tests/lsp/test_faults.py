@@ -165,6 +165,18 @@ async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
         assert not client.messages
 
 
+async def test_a_token_of_garbage_size_is_refused_not_inserted(start_client: StartClient) -> None:
+    fake = FakeTgi("huge_token")
+    with serve_fake_tgi(fake) as url:
+        client, _ = await start_client({"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0})
+        open_document(client, STATS_URI, STATS)
+        result = await client.text_document_inline_completion_async(_inline())
+        assert result is not None
+        assert not result.items
+        [message] = client.messages
+        assert "1000000 characters" in message.message
+
+
 async def test_the_server_coming_back_is_noticed_within_a_second(
     start_client: StartClient,
 ) -> None:

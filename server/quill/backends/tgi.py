@@ -21,6 +21,10 @@ from httpx_sse import SSEError, aconnect_sse
 
 from quill.backends.errors import FailureKind, ModelServerError
 
+MAX_TOKEN_CHARS = 256
+"""Longer than any real token's text: an event carrying more is garbage, not a token, and must
+not flood the editor."""
+
 
 @attrs.frozen
 class GenerationOptions:
@@ -119,6 +123,10 @@ class TgiClient:
                 token = event.get("token")
                 if not isinstance(token, dict) or not isinstance(token.get("text"), str):
                     raise self._error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
+                if len(token["text"]) > MAX_TOKEN_CHARS:
+                    raise self._error(
+                        FailureKind.PROTOCOL, f"a token of {len(token['text'])} characters"
+                    )
                 if not token.get("special", False):
                     yield token["text"]
                 received += 1
