@@ -37,7 +37,7 @@ async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -
     """One suggestion for the cursor, or ``None`` where nothing should be suggested."""
     started = time.perf_counter()
     if is_private_path(cursor.path):
-        return None  # .env, keys, .git/...: never sent to a model server
+        return None  # secret or git-ignored files never go to a model server
     extent = choose_extent(cursor)
     if extent is None:
         return None
