@@ -123,6 +123,18 @@ async def start_client() -> AsyncIterator[StartClient]:
         yield start
 
 
+def inline_params(
+    uri: str = STATS_URI, position: types.Position = STATS_BODY, automatic: bool = False
+) -> types.InlineCompletionParams:
+    """An inline completion request, invoked by hand unless ``automatic`` (typing)."""
+    kind = types.InlineCompletionTriggerKind
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(kind.Automatic if automatic else kind.Invoked),
+        text_document=types.TextDocumentIdentifier(uri),
+        position=position,
+    )
+
+
 def open_document(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))

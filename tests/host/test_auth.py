@@ -8,14 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from lsprotocol import types
 
 from tests.conftest import (
     STATS,
-    STATS_BODY,
     STATS_URI,
     Host,
     StartClient,
+    inline_params,
     open_document,
     start_host,
     stop_host,
@@ -66,13 +65,7 @@ async def test_the_language_server_sends_the_configured_token(
         {"serverUrl": protected_host.url, "apiToken": TOKEN, "deadlineMs": 30_000}
     )
     open_document(client, STATS_URI, STATS)
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(STATS_URI),
-            position=STATS_BODY,
-        )
-    )
+    result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     assert result.items
 
@@ -83,13 +76,7 @@ async def test_a_missing_token_is_reported_once_and_clearly(
     client, _ = await start_client({"serverUrl": protected_host.url, "deadlineMs": 30_000})
     open_document(client, STATS_URI, STATS)
     for _ in range(2):
-        result = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-                text_document=types.TextDocumentIdentifier(STATS_URI),
-                position=STATS_BODY,
-            )
-        )
+        result = await client.text_document_inline_completion_async(inline_params())
         assert result is not None
         assert not result.items
     [message] = client.messages

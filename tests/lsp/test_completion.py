@@ -6,7 +6,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, open_document
+from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, inline_params, open_document
 
 # The empty body line of standard_deviation, after its indentation (0-based).
 
@@ -33,13 +33,7 @@ async def test_inline_completion_gives_text_at_the_cursor(
 ) -> None:
     client, _ = await start_client(_options(model_host_url))
     open_document(client, STATS_URI, STATS)
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(STATS_URI),
-            position=STATS_BODY,
-        )
-    )
+    result = await client.text_document_inline_completion_async(inline_params())
     assert isinstance(result, types.InlineCompletionList)
     [item] = result.items
     assert isinstance(item.insert_text, str)
@@ -87,13 +81,7 @@ async def test_ranges_follow_the_negotiated_encoding(
         assert initialized.capabilities.position_encoding == encoding
         open_document(client, STATS_URI, text)
         cursor = types.Position(line=1, character=character)
-        result = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-                text_document=types.TextDocumentIdentifier(STATS_URI),
-                position=cursor,
-            )
-        )
+        result = await client.text_document_inline_completion_async(inline_params(position=cursor))
         assert result is not None
         [item] = result.items
         assert item.range == types.Range(cursor, cursor), encoding
@@ -105,11 +93,7 @@ async def test_a_closed_document_is_an_invalid_params_error(
     client, _ = await start_client(_options(model_host_url))
     with pytest.raises(JsonRpcInvalidParams, match="not open"):
         await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-                text_document=types.TextDocumentIdentifier("file:///never/opened.py"),
-                position=types.Position(0, 0),
-            )
+            inline_params("file:///never/opened.py", types.Position(0, 0))
         )
 
 
@@ -118,24 +102,12 @@ async def test_disabled_answers_empty_without_asking_the_model(
 ) -> None:
     client, _ = await start_client(_options(model_host_url, enable=False))
     open_document(client, STATS_URI, STATS)
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(STATS_URI),
-            position=STATS_BODY,
-        )
-    )
+    result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     assert not result.items
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"quill": {"enable": True}})
     )
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(STATS_URI),
-            position=STATS_BODY,
-        )
-    )
+    result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     assert len(result.items) == 1

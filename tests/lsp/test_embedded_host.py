@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, open_document
+from tests.conftest import STATS, STATS_URI, StartClient, inline_params, open_document
 
 
 @pytest.fixture
@@ -26,11 +26,7 @@ def cache_dir(tmp_path: Path) -> Iterator[Path]:
 
 async def _complete(client: object) -> types.InlineCompletionList | None:
     return await client.text_document_inline_completion_async(  # type: ignore[attr-defined,no-any-return]
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(STATS_URI),
-            position=STATS_BODY,
-        )
+        inline_params()
     )
 
 

@@ -13,17 +13,8 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
-from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, open_document
+from tests.conftest import STATS, STATS_URI, StartClient, inline_params, open_document
 from tests.fake_tgi import FakeTgi, closed_port_url, serve_fake_tgi
-
-
-def _inline(automatic: bool = False) -> types.InlineCompletionParams:
-    kind = types.InlineCompletionTriggerKind
-    return types.InlineCompletionParams(
-        context=types.InlineCompletionContext(kind.Automatic if automatic else kind.Invoked),
-        text_document=types.TextDocumentIdentifier(STATS_URI),
-        position=STATS_BODY,
-    )
 
 
 async def _wait_for(condition: object, timeout_s: float = 5.0) -> None:
@@ -40,7 +31,7 @@ async def test_a_server_that_is_down_gives_empty_answers_and_one_message(
     open_document(client, STATS_URI, STATS)
     for _ in range(3):
         started = time.monotonic()
-        result = await client.text_document_inline_completion_async(_inline())
+        result = await client.text_document_inline_completion_async(inline_params())
         assert result is not None
         assert not result.items
         assert time.monotonic() - started < 3.0  # answered before the deadline, not at it
@@ -56,7 +47,7 @@ async def test_a_stalled_server_is_cut_off_at_the_deadline(start_client: StartCl
         client, _ = await start_client({"serverUrl": url, "deadlineMs": 500})
         open_document(client, STATS_URI, STATS)
         started = time.monotonic()
-        result = await client.text_document_inline_completion_async(_inline())
+        result = await client.text_document_inline_completion_async(inline_params())
         elapsed = time.monotonic() - started
         assert result is not None
         assert not result.items
@@ -72,7 +63,7 @@ async def test_a_generation_error_is_reported_once(start_client: StartClient) ->
         client, _ = await start_client({"serverUrl": url})
         open_document(client, STATS_URI, STATS)
         for _ in range(2):
-            result = await client.text_document_inline_completion_async(_inline())
+            result = await client.text_document_inline_completion_async(inline_params())
             assert result is not None
             assert not result.items
         [message] = client.messages
@@ -87,11 +78,11 @@ async def test_a_newer_request_supersedes_and_stops_the_older(start_client: Star
         )
         open_document(client, STATS_URI, STATS)
         older = asyncio.ensure_future(
-            client.text_document_inline_completion_async(_inline(automatic=True))
+            client.text_document_inline_completion_async(inline_params(automatic=True))
         )
         await _wait_for(lambda: fake.streams_started == 1)
         newer = asyncio.ensure_future(
-            client.text_document_inline_completion_async(_inline(automatic=True))
+            client.text_document_inline_completion_async(inline_params(automatic=True))
         )
         older_result = await older
         assert older_result is not None
@@ -108,7 +99,7 @@ async def test_cancel_request_closes_the_model_stream(start_client: StartClient)
         open_document(client, STATS_URI, STATS)
         request = asyncio.ensure_future(
             client.protocol.send_request_async(
-                types.TEXT_DOCUMENT_INLINE_COMPLETION, _inline(), msg_id="to-cancel"
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, inline_params(), msg_id="to-cancel"
             )
         )
         await _wait_for(lambda: fake.streams_started == 1)
@@ -137,7 +128,7 @@ async def test_each_fault_is_answered_in_time_and_named_once(
         open_document(client, STATS_URI, STATS)
         for _ in range(3):
             started = time.monotonic()
-            result = await client.text_document_inline_completion_async(_inline())
+            result = await client.text_document_inline_completion_async(inline_params())
             assert time.monotonic() - started < 2.0
             assert result is not None
             assert not result.items
@@ -157,7 +148,7 @@ async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
         )
         open_document(client, STATS_URI, STATS)
         started = time.monotonic()
-        result = await client.text_document_inline_completion_async(_inline())
+        result = await client.text_document_inline_completion_async(inline_params())
         assert time.monotonic() - started < 1.0  # not at the deadline: the client stopped
         assert result is not None
         assert all(len(str(item.insert_text)) <= 8 for item in result.items)
@@ -170,7 +161,7 @@ async def test_a_token_of_garbage_size_is_refused_not_inserted(start_client: Sta
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client({"serverUrl": url, "deadlineMs": 2000, "debounceMs": 0})
         open_document(client, STATS_URI, STATS)
-        result = await client.text_document_inline_completion_async(_inline())
+        result = await client.text_document_inline_completion_async(inline_params())
         assert result is not None
         assert not result.items
         [message] = client.messages
@@ -185,7 +176,7 @@ async def test_the_server_coming_back_is_noticed_within_a_second(
     states: list[str] = []
     client.feature("quill/status")(lambda params: states.append(params.state))
     open_document(client, STATS_URI, STATS)
-    result = await client.text_document_inline_completion_async(_inline())
+    result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     assert not result.items
     await _wait_for(lambda: states and states[-1] == "error")
@@ -195,7 +186,7 @@ async def test_the_server_coming_back_is_noticed_within_a_second(
         back = time.monotonic()
         await _wait_for(lambda: states[-1] == "ready", timeout_s=3.0)
         assert time.monotonic() - back <= 1.0
-        result = await client.text_document_inline_completion_async(_inline())
+        result = await client.text_document_inline_completion_async(inline_params())
         assert result is not None
         assert result.items  # the next completion works
         assert fake.streams_started == 1
