@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,20 +19,11 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from running_host import running_host
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "server" / "quill" / "postprocess.py"  # a real file of some length
 URI = "file:///bench/postprocess.py"
-
-
-def start_host() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quill_host", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().rsplit(" at ", 1)[1].strip()
 
 
 async def request(client: LanguageClient, position: types.Position) -> tuple[float, str]:
@@ -51,7 +41,11 @@ async def request(client: LanguageClient, position: types.Position) -> tuple[flo
 
 
 async def main(keystrokes: int) -> None:
-    host, url = start_host()
+    with running_host() as host:
+        await measure(host.url, keystrokes)
+
+
+async def measure(url: str, keystrokes: int) -> None:
     client = LanguageClient("quill-bench", "0")
 
     @client.feature("quill/status")
@@ -107,8 +101,6 @@ async def main(keystrokes: int) -> None:
         client.exit(None)
     finally:
         await client.stop()
-        host.terminate()
-        host.wait()
 
 
 if __name__ == "__main__":

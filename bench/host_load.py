@@ -11,14 +11,13 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
+
+from running_host import RunningHost, running_host
 
 PROMPT = "def fibonacci(n):\n"
 
@@ -71,21 +70,12 @@ async def one_client(client: httpx.AsyncClient, index: int) -> str:
         return "200"
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def run(
-    process: subprocess.Popen[str], url: str, clients: int, malformed: int
-) -> dict[str, Any]:
+async def run(host: RunningHost, clients: int, malformed: int) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=clients + 8)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=host.url, timeout=300, limits=limits) as client:
         body = {"inputs": PROMPT, "parameters": {"max_new_tokens": 8}}
         await client.post("/generate", json=body)  # warm: the model's buffers exist
-        rss_before = rss_mb(process.pid)
+        rss_before = host.memory_mb()
 
         started = time.perf_counter()
         outcomes = await asyncio.gather(*(one_client(client, i) for i in range(clients)))
@@ -106,10 +96,10 @@ async def run(
             "concurrent_seconds": round(concurrent_s, 1),
             "malformed": malformed,
             "malformed_statuses": dict(bad),
-            "alive_after": process.poll() is None and after.status_code == 200,
+            "alive_after": host.process.poll() is None and after.status_code == 200,
             "queue_after": waiting[0].split()[-1] if waiting else "?",
             "rss_before_mb": round(rss_before, 1),
-            "rss_after_mb": round(rss_mb(process.pid), 1),
+            "rss_after_mb": round(host.memory_mb(), 1),
         }
 
 
@@ -127,19 +117,8 @@ def main() -> None:
     parser.add_argument("--malformed", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quill_host", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().rsplit(" at ", 1)[1].strip()
-    try:
-        report = asyncio.run(run(process, url, args.clients, args.malformed))
-    finally:
-        process.terminate()
-        process.wait()
+    with running_host() as host:
+        report = asyncio.run(run(host, args.clients, args.malformed))
     if args.json:
         print(json.dumps(report))
         return

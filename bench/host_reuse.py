@@ -20,8 +20,6 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from running_host import running_host
 
 PROMPT_CHARS = 7000
 MAX_NEW_TOKENS = 16
@@ -76,23 +76,11 @@ def editing_session(keystrokes: int, edits: int) -> list[Step]:
 
 
 def run_host(steps: list[Step], extra: list[str]) -> Result:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "quill_host", "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().rsplit(" at ", 1)[1].strip()
     result = Result()
-    try:
-        with httpx.Client(base_url=url, timeout=120) as client:
-            for step in steps:
-                _timed_stream(client, step, result)
-        result.peak_rss_mb = _peak_rss_mb(process.pid)
-    finally:
-        process.terminate()
-        process.wait()
+    with running_host(*extra) as host, httpx.Client(base_url=host.url, timeout=120) as client:
+        for step in steps:
+            _timed_stream(client, step, result)
+        result.peak_rss_mb = host.memory_mb("VmHWM")
     return result
 
 
@@ -145,13 +133,6 @@ def run_direct(steps: list[Step]) -> Result:
         result.reused_tokens += min(reused, len(tokens) - 1)
     result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
-
-
-def _peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
