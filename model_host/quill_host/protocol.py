@@ -7,6 +7,7 @@ request fields are ignored rather than rejected, as TGI does, so that newer clie
 
 from __future__ import annotations
 
+import random
 from enum import StrEnum
 from typing import Literal
 
@@ -77,6 +78,13 @@ class GenerateParameters(_Lenient):
         if any(not s for s in stop):
             raise ValueError("stop sequences must not be empty")
         return stop
+
+    def sampling_seed(self) -> int | None:
+        """The seed this request samples with (reported back, as TGI does), or ``None`` when
+        it decodes greedily; a random one when sampling was asked for without a seed."""
+        if not self.sampling:
+            return None
+        return self.seed if self.seed is not None else random.randrange(2**32)
 
     @property
     def sampling(self) -> bool:

@@ -10,6 +10,8 @@ from functools import cached_property
 
 import attrs
 
+_INDENT_SAMPLE_CHARS = 20_000
+
 
 @attrs.frozen
 class Cursor:
@@ -44,11 +46,16 @@ class Cursor:
 
     @cached_property
     def indent_unit(self) -> str:
-        """The file's indentation unit: a tab, or the most common step of spaces."""
+        """The file's indentation unit: a tab, or the most common step of spaces.
+
+        Read from the text around the cursor only: this runs on every keystroke, and a
+        huge file indents the same way throughout.
+        """
         tabs = spaces = 0
         steps: dict[int, int] = {}
         previous = 0
-        for line in self.text.splitlines():
+        nearby = self.text[max(0, self.offset - _INDENT_SAMPLE_CHARS) : self.offset + 2000]
+        for line in nearby.splitlines():
             if not line.strip():
                 continue
             if line.startswith("\t"):

@@ -10,7 +10,6 @@ positions, which makes a cut-back cache unusable, so the full-size SWA cache is 
 from __future__ import annotations
 
 import ctypes
-import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -117,9 +116,7 @@ class LlamaCppEngine(Engine):
         self, prompt: str, params: GenerateParameters, should_stop: StopCheck
     ) -> Iterator[GeneratedToken]:
         tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
-        seed = None
-        if params.sampling:
-            seed = params.seed if params.seed is not None else random.randrange(2**32)
+        seed = params.sampling_seed()
         try:
             reused = self._prefill(tokens, should_stop)
         except Exception as error:

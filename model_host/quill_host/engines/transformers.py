@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -171,9 +170,7 @@ class TransformersEngine(Engine):
         self, prompt: str, params: GenerateParameters, should_stop: StopCheck
     ) -> Iterator[GeneratedToken]:
         tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
-        seed = None
-        if params.sampling:
-            seed = params.seed if params.seed is not None else random.randrange(2**32)
+        seed = params.sampling_seed()
         try:
             prefilled = self._prefill(tokens, should_stop)
         except Exception as error:

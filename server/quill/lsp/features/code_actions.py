@@ -9,7 +9,6 @@ the edit itself names that version too, so the client refuses it if it changed m
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -17,26 +16,22 @@ from typing import Any
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
 from quill import actions
 from quill.action_prompts import ModelCall
-from quill.backends.errors import ModelServerError
 from quill.documents import Document
 from quill.edits import minimal_replacements
-from quill.embedded_host import HostStartError
-from quill.lsp.features.progress import progress
 from quill.lsp.language_server import QuillLanguageServer
+from quill.lsp.model_requests import model_request
 from quill.lsp.snapshot import document_for
-from quill.model_calls import NotShared, prompter_of, run_model_call
+from quill.model_calls import prompter_of, run_model_call
 from quill.syntax import language_of
 
 log = logging.getLogger(__name__)
 
-ACTION_DEADLINE_S = 120.0
 APPLY_COMMAND = "quill.applyAction"
-REQUEST_FAILED = -32803
 OPTIONS = types.CodeActionOptions(
     code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
     resolve_provider=True,
@@ -114,26 +109,16 @@ async def compute_edit(ls: QuillLanguageServer, data: Any) -> types.WorkspaceEdi
     text, path = document.text, to_fs_path(uri) or uri
     started = time.perf_counter()
     settings = ls.completions.settings
-    try:
-        async with progress(ls, spec.title), asyncio.timeout(ACTION_DEADLINE_S):
-            endpoint = await ls.completions.endpoints.get(settings)
-            prompter = await prompter_of(endpoint)
+    async with model_request(ls, spec.title):
+        endpoint = await ls.completions.endpoints.get(settings)
+        prompter = await prompter_of(endpoint)
 
-            async def call(model_call: ModelCall) -> str:
-                return await run_model_call(endpoint, model_call, path)
+        async def call(model_call: ModelCall) -> str:
+            return await run_model_call(endpoint, model_call, path)
 
-            root = ls.workspace.root_path
-            language = language_of(document.language_id, uri)
-            region = await actions.resolve(spec, path, text, language, call, prompter, root)
-    except actions.NoUsableEdit as error:
-        raise JsonRpcException(code=REQUEST_FAILED, message=f"Quill: {error}") from error
-    except ModelServerError as error:
-        raise JsonRpcException(code=REQUEST_FAILED, message=error.user_message()) from error
-    except NotShared as error:
-        raise JsonRpcException(code=REQUEST_FAILED, message=str(error)) from error
-    except (TimeoutError, HostStartError) as error:
-        message = f"Quill: the model did not answer ({error or 'deadline'})"
-        raise JsonRpcException(code=REQUEST_FAILED, message=message) from error
+        root = ls.workspace.root_path
+        language = language_of(document.language_id, uri)
+        region = await actions.resolve(spec, path, text, language, call, prompter, root)
     log.info("action %s resolved in %.0f ms", spec.kind, (time.perf_counter() - started) * 1000)
     if region.path == path:
         _check_version(ls, uri, version)  # the document may have changed during the call

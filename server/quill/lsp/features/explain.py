@@ -8,23 +8,19 @@ shown with ``window/showMessage``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import cattrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
 from quill import syntax
 from quill.actions import line_bounds
-from quill.backends.errors import ModelServerError
-from quill.embedded_host import HostStartError
-from quill.lsp.features.code_actions import ACTION_DEADLINE_S, REQUEST_FAILED
-from quill.lsp.features.progress import progress
 from quill.lsp.language_server import QuillLanguageServer
+from quill.lsp.model_requests import model_request
 from quill.lsp.snapshot import document_for
-from quill.model_calls import NotShared, prompter_of, run_model_call
+from quill.model_calls import prompter_of, run_model_call
 
 _converter = cattrs.Converter()
 
@@ -63,19 +59,11 @@ async def explain(ls: QuillLanguageServer, *args: Any) -> str:
         source, language, what = _region(ls, arguments)
     except (ValueError, TypeError, cattrs.BaseValidationError) as error:
         raise JsonRpcInvalidParams(f"quill.explain: {error}") from error
-    try:
-        async with progress(ls, f"Quill: explaining {what}"), asyncio.timeout(ACTION_DEADLINE_S):
-            endpoint = await ls.completions.endpoints.get(ls.completions.settings)
-            prompter = await prompter_of(endpoint)
-            call = prompter.explain(source, language, False)
-            answer = await run_model_call(endpoint, call, path)
-    except ModelServerError as error:
-        raise JsonRpcException(code=REQUEST_FAILED, message=error.user_message()) from error
-    except NotShared as error:
-        raise JsonRpcException(code=REQUEST_FAILED, message=str(error)) from error
-    except (TimeoutError, HostStartError) as error:
-        message = f"Quill: the model did not answer ({error or 'deadline'})"
-        raise JsonRpcException(code=REQUEST_FAILED, message=message) from error
+    async with model_request(ls, f"Quill: explaining {what}"):
+        endpoint = await ls.completions.endpoints.get(ls.completions.settings)
+        prompter = await prompter_of(endpoint)
+        call = prompter.explain(source, language, False)
+        answer = await run_model_call(endpoint, call, path)
     markdown = f"### Explanation of {what}\n\n{answer.strip() or '(the model had nothing to say)'}"
     if arguments.get("display") != "client":
         ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, markdown))
