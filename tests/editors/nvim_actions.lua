@@ -1,35 +1,13 @@
 -- Run by test_neovim.py in `nvim --headless --clean`: set Quill up as a user would, open a
 -- Python file, list the code actions at a function, apply *Add docstring* through Neovim's
--- own code-action path (resolve + apply), ask for an explanation, and write what happened
--- to $QUILL_RESULT as JSON. Any failure is written there too, then Neovim quits.
+-- own code-action path (resolve + apply) and ask for an explanation (nvim_harness.lua writes
+-- what happened to $QUILL_RESULT).
 
 local env = vim.env
-local result = {}
+local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local session = dofile(vim.fs.joinpath(here, "nvim_harness.lua"))
 
-local function finish()
-  local file = assert(io.open(env.QUILL_RESULT, "w"))
-  file:write(vim.json.encode(result))
-  file:close()
-  vim.cmd("qall!")
-end
-
-local function run()
-  vim.opt.runtimepath:prepend(env.QUILL_PLUGIN)
-  local quill = require("quill")
-  quill.setup({
-    cmd = { env.QUILL_PYTHON, "-m", "quill", "serve" },
-    settings = { serverUrl = env.QUILL_SERVER_URL, deadlineMs = 60000 },
-  })
-  vim.cmd.edit(env.QUILL_FILE)
-  local bufnr = vim.api.nvim_get_current_buf()
-  local attached = vim.wait(60000, function()
-    return #quill.clients(bufnr) > 0 and quill.clients(bufnr)[1].initialized
-  end, 50)
-  result.attached = attached
-  if not attached then
-    return
-  end
-  local client = quill.clients(bufnr)[1]
+session({}, function(quill, bufnr, client, result)
   result.action_keymap_desc = vim.fn.maparg("<leader>qa", "n", false, true).desc or vim.NIL
   result.explain_keymap_desc = vim.fn.maparg("<leader>qe", "n", false, true).desc or vim.NIL
   result.text_before = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), "\n")
@@ -71,10 +49,4 @@ local function run()
   vim.wait(90000, function()
     return explained
   end, 50)
-end
-
-local ok, err = xpcall(run, debug.traceback)
-if not ok then
-  result.error = err
-end
-finish()
+end)

@@ -1,36 +1,11 @@
 -- Run by test_neovim.py in `nvim --headless --clean`: set Quill up as a user would, open a
--- Python file, ask for a completion at the cursor, apply it, and write what happened to
--- $QUILL_RESULT as JSON. Any failure is written there too, then Neovim quits.
+-- Python file, ask for a completion at the cursor and apply it (nvim_harness.lua writes
+-- what happened to $QUILL_RESULT).
 
-local env = vim.env
-local result = {}
+local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local session = dofile(vim.fs.joinpath(here, "nvim_harness.lua"))
 
-local function finish()
-  local file = assert(io.open(env.QUILL_RESULT, "w"))
-  file:write(vim.json.encode(result))
-  file:close()
-  vim.cmd("qall!")
-end
-
-local function run()
-  vim.opt.runtimepath:prepend(env.QUILL_PLUGIN)
-  local quill = require("quill")
-  quill.setup({
-    cmd = { env.QUILL_PYTHON, "-m", "quill", "serve" },
-    settings = { serverUrl = env.QUILL_SERVER_URL, deadlineMs = 60000, debounceMs = 0, maxNewTokens = 32 },
-  })
-  vim.cmd.edit(env.QUILL_FILE)
-  result.filetype = vim.bo.filetype
-
-  local bufnr = vim.api.nvim_get_current_buf()
-  local attached = vim.wait(60000, function()
-    return #quill.clients(bufnr) > 0 and quill.clients(bufnr)[1].initialized
-  end, 50)
-  result.attached = attached
-  if not attached then
-    return
-  end
-  local client = quill.clients(bufnr)[1]
+session({ debounceMs = 0, maxNewTokens = 32 }, function(quill, bufnr, client, result)
   -- on_attach ran: it enabled vim.lsp.completion and mapped the "complete now" key.
   result.keymap_desc = vim.fn.maparg("<C-Space>", "i", false, true).desc or vim.NIL
   result.offset_encoding = client.offset_encoding
@@ -64,10 +39,4 @@ local function run()
     vim.lsp.util.apply_text_edits({ items[1].textEdit }, bufnr, client.offset_encoding)
     result.text_after = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), "\n")
   end
-end
-
-local ok, err = xpcall(run, debug.traceback)
-if not ok then
-  result.error = err
-end
-finish()
+end)

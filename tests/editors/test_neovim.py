@@ -39,6 +39,26 @@ def _run_nvim(args: list[str], env: dict[str, str], timeout_s: float = 180) -> N
     )
 
 
+def _run_script(
+    script: Path, source: Path, model_host_url: str, **extra_env: str
+) -> dict[str, Any]:
+    """Run a test script under nvim_harness.lua; what it wrote to its result file."""
+    result_path = source.parent.parent / "result.json"
+    _run_nvim(
+        ["+luafile " + str(script)],
+        {
+            "QUILL_PLUGIN": str(PLUGIN),
+            "QUILL_PYTHON": sys.executable,
+            "QUILL_SERVER_URL": model_host_url,
+            "QUILL_FILE": str(source),
+            "QUILL_RESULT": str(result_path),
+            **extra_env,
+        },
+    )
+    result: dict[str, Any] = json.loads(result_path.read_text())
+    return result
+
+
 def test_nvim_is_0_11() -> None:
     version = subprocess.run([_nvim(), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("NVIM v0.11."), version.stdout
@@ -49,18 +69,7 @@ def test_completion_in_a_real_neovim(tmp_path: Path, model_host_url: str) -> Non
     source = tmp_path / "project" / "stats.py"
     source.parent.mkdir()
     source.write_text(STATS)
-    result_path = tmp_path / "result.json"
-    _run_nvim(
-        ["+luafile " + str(COMPLETION_SCRIPT)],
-        {
-            "QUILL_PLUGIN": str(PLUGIN),
-            "QUILL_PYTHON": sys.executable,
-            "QUILL_SERVER_URL": model_host_url,
-            "QUILL_FILE": str(source),
-            "QUILL_RESULT": str(result_path),
-        },
-    )
-    result: dict[str, Any] = json.loads(result_path.read_text())
+    result = _run_script(COMPLETION_SCRIPT, source, model_host_url)
     assert "error" not in result, result.get("error")
     assert result["filetype"] == "python"
     assert result["attached"]
@@ -146,19 +155,7 @@ def test_code_action_and_explain_in_a_real_neovim(tmp_path: Path, model_host_url
     source = tmp_path / "project" / "geometry.py"
     source.parent.mkdir()
     source.write_text(GEOMETRY)
-    result_path = tmp_path / "result.json"
-    _run_nvim(
-        ["+luafile " + str(ACTIONS_SCRIPT)],
-        {
-            "QUILL_PLUGIN": str(PLUGIN),
-            "QUILL_PYTHON": sys.executable,
-            "QUILL_SERVER_URL": model_host_url,
-            "QUILL_FILE": str(source),
-            "QUILL_LINE": "4",
-            "QUILL_RESULT": str(result_path),
-        },
-    )
-    result: dict[str, Any] = json.loads(result_path.read_text())
+    result = _run_script(ACTIONS_SCRIPT, source, model_host_url, QUILL_LINE="4")
     assert "error" not in result, result.get("error")
     assert result["attached"]
     assert result["action_keymap_desc"] == "Quill: code actions"
