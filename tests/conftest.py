@@ -104,6 +104,7 @@ async def start_client() -> AsyncIterator[StartClient]:
             initialization_options: dict[str, Any] | None = None,
             capabilities: types.ClientCapabilities | None = None,
             env: dict[str, str] | None = None,
+            workspace: Path | None = None,
         ) -> tuple[LanguageClient, types.InitializeResult]:
             config = ClientServerConfig(
                 server_command=[sys.executable, "-m", "quill", "serve"],
@@ -116,6 +117,9 @@ async def start_client() -> AsyncIterator[StartClient]:
                 types.InitializeParams(
                     capabilities=capabilities or types.ClientCapabilities(),
                     initialization_options=initialization_options,
+                    workspace_folders=[types.WorkspaceFolder(workspace.as_uri(), workspace.name)]
+                    if workspace
+                    else None,
                 )
             )
             return client, result

@@ -1,4 +1,5 @@
-"""The ``quill`` command: serve (LSP), host (model host), complete (one suggestion)."""
+"""The ``quill`` command: serve (LSP), host (model host), complete (one suggestion),
+prompt (what would be sent to the model, and why)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol.types import Position
 
 from quill import __version__
+from quill.cursor import Cursor
 from quill.documents import Document, PositionEncoding, PositionOutOfRange
+
+if TYPE_CHECKING:
+    from quill.context.candidates import ContextPiece
+    from quill.service import CompletionService
+    from quill.workspace_context import WorkspaceContext
 
 UTF32 = PositionEncoding.UTF32
 
@@ -35,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(args.tcp)
+    if args.command == "prompt":
+        return asyncio.run(_prompt(args))
     return asyncio.run(_complete(args))
 
 
@@ -68,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("--json", action="store_true", help="print a JSON object")
     complete.add_argument("--server-url", default="", help="a TGI-compatible model server")
     complete.add_argument("--max-new-tokens", type=int)
+
+    prompt = commands.add_parser(
+        "prompt",
+        parents=[logging_options],
+        help="print the prompt a completion would send, with its context pieces",
+    )
+    prompt.add_argument("location", metavar="FILE:LINE:COL", help="1-based, as editors show")
+    prompt.add_argument("--workspace", type=Path, help="default: the file's git repository")
+    prompt.add_argument("--json", action="store_true", help="print a JSON object")
+    prompt.add_argument("--server-url", default="", help="a TGI-compatible model server")
+    prompt.add_argument("--prompt-tokens", type=int, help="the prompt's token budget")
     return parser
 
 
@@ -96,34 +117,25 @@ def _serve(tcp: str | None) -> int:
 
 
 async def _complete(args: argparse.Namespace) -> int:
-    from quill.cursor import Cursor
     from quill.service import CompletionService
-    from quill.settings import settings_from_options
 
-    path, line, column = _parse_location(args.location)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"quill: cannot read {path}: {error}", file=sys.stderr)
-        return 2
-    offset = _offset_of(text, line, column)
-    if offset is None:
-        print(f"quill: {path} has no line {line}", file=sys.stderr)
-        return 2
-
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    cursor, options = loaded
     errors: list[str] = []
     service = CompletionService(show_error=errors.append)
-    options: dict[str, object] = {"serverUrl": args.server_url, "deadlineMs": CLI_DEADLINE_MS}
     if args.max_new_tokens is not None:
         options["maxNewTokens"] = args.max_new_tokens
-    service.settings, problems = settings_from_options(options)
-    if problems:
-        print("quill: " + "; ".join(problems), file=sys.stderr)
+    if not _configure(service, options):
         return 2
-    cursor = Cursor(str(path.resolve()), path.suffix.lstrip("."), text, offset)
+    context = _workspace(args, cursor.path)
+    service.context = context.prompt_context
     try:
-        suggestion = await service.complete(str(path), cursor, debounce=False)
+        await context.scan(in_process=True)
+        suggestion = await service.complete(cursor.path, cursor, debounce=False)
     finally:
+        context.close()
         await service.endpoints.aclose()
     for message in errors:
         print(message, file=sys.stderr)
@@ -131,12 +143,15 @@ async def _complete(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "file": str(path),
-                    "line": line,
-                    "column": column,
+                    "file": cursor.path,
+                    "line": args.line,
+                    "column": args.column,
                     "completion": suggestion.text if suggestion else "",
                     "model_ms": round(suggestion.model_ms, 1) if suggestion else None,
-                    "prompt_chars": len(suggestion.prompt.text) if suggestion else None,
+                    "prompt_tokens": suggestion.prompt.tokens if suggestion else None,
+                    "context": [_piece_json(piece) for piece in suggestion.prompt.pieces]
+                    if suggestion
+                    else [],
                 }
             )
         )
@@ -148,6 +163,130 @@ async def _complete(args: argparse.Namespace) -> int:
         print(f"quill: no suggestion at {args.location}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _prompt(args: argparse.Namespace) -> int:
+    """The prompt for a place in a file, built exactly as a completion builds it."""
+    from quill.backends.errors import ModelServerError
+    from quill.embedded_host import HostStartError
+    from quill.prompt_builder import build_prompt
+    from quill.prompts import template_for
+    from quill.service import CompletionService
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    cursor, options = loaded
+    if args.prompt_tokens is not None:
+        options["promptTokens"] = args.prompt_tokens
+    service = CompletionService(show_error=lambda message: None)
+    if not _configure(service, options):
+        return 2
+    settings = service.settings
+    context = _workspace(args, cursor.path)
+    try:
+        report = await context.scan(in_process=True)
+        endpoint = await service.endpoints.get(settings)
+        info = await endpoint.info()
+        template = template_for(settings.prompt_format, info.model_id)
+        prompt = await build_prompt(
+            cursor, template, settings, info, endpoint.tokens, context.prompt_context
+        )
+    except (ModelServerError, HostStartError) as error:
+        print(f"quill: {error}", file=sys.stderr)
+        return 2
+    finally:
+        context.close()
+        await service.endpoints.aclose()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "file": cursor.path,
+                    "line": args.line,
+                    "column": args.column,
+                    "model": info.model_id,
+                    "format": prompt.format,
+                    "prompt": prompt.text,
+                    "messages": [{"role": r, "content": c} for r, c in prompt.messages],
+                    "tokens": prompt.tokens,
+                    "budget": prompt.budget,
+                    "indexed_files": report.files,
+                    "context": [_piece_json(piece) for piece in prompt.pieces],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if prompt.messages:
+        for role, content in prompt.messages:
+            print(f"[{role}]\n{content}\n")
+    else:
+        print(prompt.text)
+    print(
+        f"--- {prompt.format} prompt, {prompt.tokens} of {prompt.budget} tokens, "
+        f"{len(prompt.pieces)} context pieces ({report.files} files indexed)",
+        file=sys.stderr,
+    )
+    for piece in prompt.pieces:
+        print(
+            f"    {piece.path}:{piece.start_line + 1}-{piece.end_line + 1}  {piece.reason}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:
+    """The cursor the command line names, and the settings it implies; or an exit
+    status after saying what is wrong."""
+    from quill.context.languages import language_for_path
+
+    path, args.line, args.column = _parse_location(args.location)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"quill: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    offset = _offset_of(text, args.line, args.column)
+    if offset is None:
+        print(f"quill: {path} has no line {args.line}", file=sys.stderr)
+        return 2
+    resolved = str(path.resolve())
+    language = language_for_path(resolved) or path.suffix.lstrip(".")
+    options: dict[str, object] = {"serverUrl": args.server_url, "deadlineMs": CLI_DEADLINE_MS}
+    return Cursor(resolved, language, text, offset), options
+
+
+def _configure(service: CompletionService, options: dict[str, object]) -> bool:
+    from quill.settings import settings_from_options
+
+    service.settings, problems = settings_from_options(options)
+    if problems:
+        print("quill: " + "; ".join(problems), file=sys.stderr)
+    return not problems
+
+
+def _workspace(args: argparse.Namespace, path: str) -> WorkspaceContext:
+    """The workspace the file belongs to: ``--workspace``, else its git repository,
+    else its folder. Only that folder is ever read."""
+    from quill.workspace_context import WorkspaceContext
+
+    folder: Path | None = args.workspace
+    if folder is None:
+        parent = Path(path).parent
+        folder = next((p for p in [parent, *parent.parents] if (p / ".git").exists()), parent)
+    return WorkspaceContext([folder])
+
+
+def _piece_json(piece: ContextPiece) -> dict[str, object]:
+    return {
+        "kind": piece.kind,
+        "path": piece.path,
+        "start_line": piece.start_line + 1,
+        "end_line": piece.end_line + 1,
+        "reason": piece.reason,
+        "text": piece.text,
+    }
 
 
 def _parse_location(location: str) -> tuple[Path, int, int]:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-import httpx
-
 from quill.action_prompts import ModelCall, Prompter, prompter_for
-from quill.backends.errors import FailureKind, ModelServerError
 from quill.backends.tgi import GenerationOptions
 from quill.model_endpoint import ModelEndpoint
 from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
@@ -53,26 +50,5 @@ async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) ->
 
 
 async def _chat(endpoint: ModelEndpoint, call: ModelCall) -> str:
-    headers = {"Authorization": f"Bearer {endpoint.api_token}"} if endpoint.api_token else {}
-    payload = {
-        "model": "tgi",
-        "messages": [{"role": role, "content": content} for role, content in call.messages],
-        "max_tokens": call.max_new_tokens,
-        "temperature": 0,
-        "stream": False,
-    }
-    url = endpoint.url.rstrip("/") + "/v1/chat/completions"
-    try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(None, connect=2.0)) as http:
-            response = await http.post(url, json=payload, headers=headers)
-    except httpx.HTTPError as error:
-        raise ModelServerError(FailureKind.UNREACHABLE, endpoint.url, str(error)) from error
-    if response.status_code != 200:
-        kind = FailureKind.from_error_type(None, response.status_code)
-        detail = f"HTTP {response.status_code}: {response.text[:200]}"
-        raise ModelServerError(kind, endpoint.url, detail)
-    try:
-        content = response.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as error:
-        raise ModelServerError(FailureKind.PROTOCOL, endpoint.url, "bad chat answer") from error
-    return str(content or "")
+    messages = [{"role": role, "content": content} for role, content in call.messages]
+    return await endpoint.client.chat(messages, GenerationOptions(call.max_new_tokens))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from quill.backends.tgi import ServerInfo, TgiClient
+from quill.context.tokens import TokenCounter
 from quill.embedded_host import EmbeddedHost
 from quill.settings import Settings
 
@@ -17,6 +18,7 @@ class ModelEndpoint:
         self.api_token = api_token
         self.ca_bundle = ca_bundle
         self.client = TgiClient(url, api_token, ca_bundle=ca_bundle)
+        self.tokens = TokenCounter(self.client.tokenize)
         self._info: ServerInfo | None = None
 
     async def info(self) -> ServerInfo:

@@ -1,7 +1,9 @@
-"""The completion path, stage by stage: gate → prompt → model call → post-process.
+"""The completion path, stage by stage: gate → context and prompt → model call →
+post-process.
 
-Every stage but the model call is a pure function of the cursor snapshot and the
-settings; this module only strings them together and says how long each took.
+Every stage but the model call works on the cursor snapshot and the settings (the
+context reads the workspace index as it is at that moment, never waiting for it); this
+module only strings them together and says how long each took.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from contextlib import aclosing
 
 import attrs
 
+from quill.action_prompts import InstructPrompter
 from quill.backends.tgi import GenerationOptions, TgiClient
 from quill.cursor import Cursor
 from quill.model_endpoint import ModelEndpoint
 from quill.postprocess import choose_extent, postprocess, stop_sequences
-from quill.prompts import Prompt, build_prompt, template_for
+from quill.prompt_builder import PromptContext, build_prompt
+from quill.prompts import Prompt, template_for
 from quill.redaction import is_private_path
 from quill.settings import Settings
 
@@ -33,8 +37,14 @@ class Suggestion:
     model_ms: float
 
 
-async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -> Suggestion | None:
-    """One suggestion for the cursor, or ``None`` where nothing should be suggested."""
+async def suggest(
+    cursor: Cursor,
+    endpoint: ModelEndpoint,
+    settings: Settings,
+    context: PromptContext | None = None,
+) -> Suggestion | None:
+    """One suggestion for the cursor (its text empty when the model had nothing that
+    fits), or ``None`` where nothing should be asked at all."""
     started = time.perf_counter()
     if is_private_path(cursor.path):
         return None  # secret or git-ignored files never go to a model server
@@ -43,7 +53,7 @@ async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -
         return None
     info = await endpoint.info()
     template = template_for(settings.prompt_format, info.model_id)
-    prompt = build_prompt(cursor, template, settings.max_prefix_chars, settings.max_suffix_chars)
+    prompt = await build_prompt(cursor, template, settings, info, endpoint.tokens, context)
     stops = stop_sequences(extent) + prompt.stop
     options = GenerationOptions(
         max_new_tokens=settings.max_new_tokens,
@@ -51,15 +61,19 @@ async def suggest(cursor: Cursor, endpoint: ModelEndpoint, settings: Settings) -
         stop=stops[:MAX_STOP_SEQUENCES],
     )
     model_started = time.perf_counter()
-    raw = await generate_until_stop(endpoint.client, prompt.text, options, stops)
+    if prompt.messages:
+        raw = await chat_completion(endpoint, prompt, cursor, settings)
+    else:
+        raw = await generate_until_stop(endpoint.client, prompt.text, options, stops)
     model_ms = (time.perf_counter() - model_started) * 1000
     text = postprocess(raw, cursor, extent, stops)
     log.info(
-        "suggestion %s:%d extent=%s prompt=%d chars model=%.0f ms total=%.0f ms -> %d chars",
-        cursor.path, cursor.offset, extent.value, len(prompt.text), model_ms,
+        "suggestion %s:%d extent=%s prompt=%s tokens, %d pieces, model=%.0f ms "
+        "total=%.0f ms -> %d chars",
+        cursor.path, cursor.offset, extent.value, prompt.tokens, len(prompt.pieces), model_ms,
         (time.perf_counter() - started) * 1000, len(text),
     )  # fmt: skip
-    return Suggestion(text, prompt, model_ms) if text else None
+    return Suggestion(text, prompt, model_ms)
 
 
 async def generate_until_stop(
@@ -74,3 +88,17 @@ async def generate_until_stop(
             if any(stop in text for stop in stops):
                 break
     return text
+
+
+async def chat_completion(
+    endpoint: ModelEndpoint, prompt: Prompt, cursor: Cursor, settings: Settings
+) -> str:
+    """An instruct model's answer: the code of its fenced block, without the part of
+    the cursor's line it may have repeated."""
+    messages = [{"role": role, "content": content} for role, content in prompt.messages]
+    options = GenerationOptions(settings.max_new_tokens, settings.temperature)
+    code = InstructPrompter().extract_code(await endpoint.client.chat(messages, options))
+    typed = cursor.line_prefix.lstrip()
+    if typed and code.lstrip().startswith(typed):
+        code = code.lstrip()[len(typed) :]
+    return code

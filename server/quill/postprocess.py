@@ -1,18 +1,28 @@
 """Turn a model's raw continuation into text that fits at the cursor.
 
 Small models ramble: they run past the end of the block, repeat the code that already
-follows the cursor, and indent with their own habits. Each rule here fixes one of those,
-and each is a pure function of the raw text and the cursor, so each can be tested alone.
+follows the cursor, close brackets nobody opened, and indent with their own habits. Each
+rule here fixes one of those, and each is a function of the raw text and the cursor, so
+each can be tested alone. Where the language has a grammar, the syntax tree refines the
+choice of extent and has the last word: a suggestion must not add parse errors.
 """
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
+from quill import completion_syntax, syntax
+from quill.completion_syntax import BracketScanner
 from quill.cursor import Cursor
 
 _CLOSERS = frozenset(")]}>\"'`;,: \t")
 _BLOCK_OPENERS = (":", "{", "(", "[")
+# Indentation steps a model plausibly uses; any other first step is an alignment.
+_MODEL_UNITS = frozenset({2, 3, 4, 8})
+_TAB_WIDTH = 4
+# What a trimmed line may not end with: it would be an unfinished expression.
+_DANGLING = tuple("+-*/%=<>&|^~!?:.\\")
 
 
 class Extent(Enum):
@@ -26,11 +36,23 @@ def choose_extent(cursor: Cursor) -> Extent | None:
     """Decide what to suggest, or that nothing should be (``None``).
 
     Inside a word there is nothing useful to add; with code after the cursor only the
-    line can be finished; at the end of a line or on an empty one, a block.
+    line can be finished; at the end of a line or on an empty one, a block. Where those
+    text rules say BLOCK and the language has a grammar, the tree may say the line is
+    not done (:func:`_line_by_syntax`); the parse is shared with :func:`postprocess`.
     """
     after = cursor.line_suffix
     if after[:1].isalnum() or after[:1] == "_":
         return None
+    extent = _extent_by_text(cursor)
+    if extent is Extent.BLOCK and _line_by_syntax(cursor):
+        return Extent.LINE
+    return extent
+
+
+def _extent_by_text(cursor: Cursor) -> Extent:
+    """The rules for any language: a blank line or one ending with an opener is a block
+    (an opener last on a line starts a list or body that spans lines)."""
+    after = cursor.line_suffix
     if after.strip() and not set(after) <= _CLOSERS:
         return Extent.LINE
     before = cursor.line_prefix.rstrip()
@@ -39,19 +61,42 @@ def choose_extent(cursor: Cursor) -> Extent | None:
     return Extent.BLOCK
 
 
+def _line_by_syntax(cursor: Cursor) -> bool:
+    """Whether the code says only the line should be finished though the text rules said
+    BLOCK: in a string or comment (prose, where ``{`` or ``:`` open nothing), after an
+    operator on an earlier line (``x = a +`` then a blank line), or after a ``:`` that asks
+    for a value rather than opening a block (``{"a":``, ``lambda x:``)."""
+    region = completion_syntax.region_at(cursor)
+    if region is None:
+        return False
+    lexicon = completion_syntax.lexicon_for(region.language)
+    if (
+        completion_syntax.ends_in_string_or_comment(cursor.line_prefix, lexicon)
+        or completion_syntax.in_string_or_comment(region)
+        or completion_syntax.follows_operator(region)
+    ):
+        return True
+    prefix = cursor.line_prefix
+    return prefix.rstrip().endswith(":") and not completion_syntax.colon_opens_block(region, prefix)
+
+
 def stop_sequences(extent: Extent) -> tuple[str, ...]:
     """Where the model can stop: the end of the line, or the first blank line."""
     return ("\n",) if extent is Extent.LINE else ("\n\n",)
 
 
 def postprocess(raw: str, cursor: Cursor, extent: Extent, stops: tuple[str, ...]) -> str:
+    """The rules in order: cut to the extent, indent like the file, drop what the document
+    already has, cut stray or unfinished brackets, then trim what would not parse."""
     text = cut_at_stops(raw, stops)
     if extent is Extent.LINE:
         text = text.split("\n", 1)[0]
     else:
         text = cut_at_block_end(text, cursor)
-        text = match_indentation(text, cursor.indent_unit)
+        text = match_indentation(text, _leading_whitespace(cursor.line_prefix), cursor.indent_unit)
     text = drop_repeated_suffix(text, cursor)
+    text = balance_brackets(text, cursor, extent)
+    text = drop_lines_adding_errors(text, cursor)
     return text if text.strip() else ""
 
 
@@ -65,9 +110,13 @@ def cut_at_stops(text: str, stops: tuple[str, ...]) -> str:
     return text[:cut].replace("\r\n", "\n")
 
 
-def _indent_width(line: str, tab_width: int = 4) -> int:
+def _indent_width(line: str, tab_width: int = _TAB_WIDTH) -> int:
     stripped = line.lstrip(" \t")
     return len(line[: len(line) - len(stripped)].expandtabs(tab_width))
+
+
+def _leading_whitespace(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
 def cut_at_block_end(text: str, cursor: Cursor) -> str:
@@ -83,17 +132,49 @@ def cut_at_block_end(text: str, cursor: Cursor) -> str:
     return "\n".join(kept).rstrip()
 
 
-def match_indentation(text: str, indent_unit: str) -> str:
-    """Re-indent with tabs in a file indented with tabs (models mostly emit spaces)."""
-    if indent_unit != "\t" or "\n" not in text:
+def match_indentation(text: str, line_indent: str, indent_unit: str) -> str:
+    """Re-indent the suggestion's lines in the file's unit (tabs, or its width of spaces).
+
+    Models indent with their own habit, mostly 4 spaces. The first step by which the
+    suggestion indents past the cursor's line (``line_indent``) is read as the model's
+    unit, and each line's depth relative to the cursor's line is re-expressed in the
+    file's unit; a remainder (an alignment) is kept as spaces. A first step no model uses
+    as a unit (say 7: an alignment) leaves a space-indented file's lines as they are.
+    """
+    if "\n" not in text:
         return text
     first, *rest = text.split("\n")
+    base = _indent_width(line_indent)
+    unit_width = _indent_width(indent_unit)
+    model_unit = _first_indent_step(rest, base)
+    if model_unit is None or model_unit not in _MODEL_UNITS:
+        if indent_unit != "\t":
+            return text
+        model_unit = _TAB_WIDTH
+    if indent_unit != "\t" and model_unit == unit_width:
+        return text
     fixed = []
     for line in rest:
         body = line.lstrip(" \t")
-        width = _indent_width(line)
-        fixed.append("\t" * (width // 4) + " " * (width % 4) + body)
+        relative = _indent_width(line) - base
+        if not body or relative < 0:
+            fixed.append(line)
+            continue
+        levels, alignment = divmod(relative, model_unit)
+        fixed.append(line_indent + indent_unit * levels + " " * alignment + body)
     return "\n".join([first, *fixed])
+
+
+def _first_indent_step(lines: list[str], base: int) -> int | None:
+    previous = base
+    for line in lines:
+        if not line.strip():
+            continue
+        width = _indent_width(line)
+        if width > previous:
+            return width - previous
+        previous = width
+    return None
 
 
 def drop_repeated_suffix(text: str, cursor: Cursor) -> str:
@@ -101,16 +182,111 @@ def drop_repeated_suffix(text: str, cursor: Cursor) -> str:
 
     On the cursor's line: a tail of the suggestion that equals the rest of the line
     (``foo(x)`` before an existing ``)``). Over lines: trailing lines of the suggestion
-    that equal the lines that follow the cursor.
+    that equal the lines that follow the cursor, indentation included: the ``  }`` that
+    closes the suggestion's own ``if`` is not the ``}`` that closes the function.
     """
     rest_of_line = cursor.line_suffix.strip()
     if rest_of_line and text.rstrip().endswith(rest_of_line):
         text = text.rstrip()[: -len(rest_of_line)]
     if "\n" not in text:
         return text
-    following = [line.strip() for line in cursor.suffix.split("\n")[1:] if line.strip()]
+    following = [line.rstrip() for line in cursor.suffix.split("\n")[1:] if line.strip()]
     lines = text.split("\n")
     for count in range(min(len(lines) - 1, len(following)), 0, -1):
-        if [line.strip() for line in lines[-count:]] == following[:count]:
+        if [line.rstrip() for line in lines[-count:]] == following[:count]:
             return "\n".join(lines[:-count]).rstrip()
     return text
+
+
+def balance_brackets(text: str, cursor: Cursor, extent: Extent) -> str:
+    """Cut a stray closer, and for a line, a bracket the suggestion leaves open.
+
+    A closer may close a bracket the suggestion opened, or one the cursor's line left
+    open before the cursor, except those the rest of the line closes: ``foo(a, |)`` with
+    ``b) + 1`` would leave two ``)``. At the first other closer the suggestion is cut.
+
+    For a LINE, a bracket the suggestion opens and does not close is closed by nothing
+    (the rest of the line closes brackets opened before the cursor). Unless the bracket
+    ends the suggestion (``items.forEach((x) => {``: a body that goes on below), the
+    suggestion is cut before the outermost such bracket and the call name glued to it
+    (``total, len(val`` → ``total,``); if that leaves nothing or an unfinished operator,
+    the suggestion is kept as it is: no closers are made up. Brackets in strings and
+    comments do not count; if the cursor is in one, nothing is cut.
+    """
+    region = completion_syntax.region_at(cursor)
+    scan = _scan_brackets(text, cursor)
+    if scan is None or (region is not None and completion_syntax.in_string_or_comment(region)):
+        return text
+    stray, opened = scan
+    if stray is not None:
+        return text[:stray].rstrip()
+    if extent is Extent.BLOCK or not opened or _ends_with_opener(text, opened):
+        return text
+    head = re.sub(r"[\w.$]+$", "", text[: opened[0][1]]).rstrip()
+    return head if head.strip() and not head.endswith(_DANGLING) else text
+
+
+def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[str, int]]] | None:
+    """Where the suggestion has its first stray closer (or ``None``), and the brackets it
+    opens and leaves open (outermost first, with their index); ``None`` if the cursor's
+    line ends in a string or comment, where brackets are prose."""
+    language = syntax.language_of(cursor.language_id, cursor.path)
+    lexicon = completion_syntax.lexicon_for(language)
+    scanner = BracketScanner(lexicon)
+    stack: list[tuple[str, int | None]] = []  # (opener, index in text, or None: before)
+    for _, bracket in scanner.brackets(cursor.line_prefix):
+        if completion_syntax.is_opener(bracket):
+            stack.append((bracket, None))
+        elif stack and stack[-1][0] == completion_syntax.matching_opener(bracket):
+            stack.pop()
+    if scanner.in_literal:
+        return None
+    for closer in completion_syntax.unmatched_closers(cursor.line_suffix, lexicon):
+        if stack and stack[-1][0] == completion_syntax.matching_opener(closer):
+            stack.pop()
+    for index, bracket in scanner.brackets(text):
+        if completion_syntax.is_opener(bracket):
+            stack.append((bracket, index))
+        elif stack and stack[-1][0] == completion_syntax.matching_opener(bracket):
+            stack.pop()
+        else:
+            return index, []
+    return None, [(bracket, index) for bracket, index in stack if index is not None]
+
+
+def _ends_with_opener(text: str, opened: list[tuple[str, int]]) -> bool:
+    return bool(opened) and opened[-1][1] == len(text.rstrip()) - 1
+
+
+def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
+    """Trim whole lines from the end until inserting the suggestion adds no parse error.
+
+    The document being typed often has errors already (an unfinished line), so the count
+    with the suggestion is compared with the count without it; zero is not required.
+    Brackets the suggestion leaves open are judged closed: closing them is the user's
+    next step (``if (x) {`` starts what the next lines finish; an answer cut short by
+    the token budget is a start too), and :func:`balance_brackets` has ruled on them.
+    If even the first line adds errors, there is no suggestion (``""``). Each trial
+    parses the cursor's region (the document, or a window of a huge one: see
+    :func:`completion_syntax.region_at`); a language without a grammar is not checked.
+    """
+    region = completion_syntax.region_at(cursor)
+    if region is None or not text.strip():
+        return text
+    before = completion_syntax.error_count(region)
+    lines = text.split("\n")
+    for count in range(len(lines), 0, -1):
+        candidate = text if count == len(lines) else "\n".join(lines[:count]).rstrip()
+        if not candidate.strip():
+            continue
+        trial = candidate + _closers_left_open(candidate, cursor)
+        if completion_syntax.error_count_with(region, trial) <= before:
+            return candidate
+    return ""
+
+
+def _closers_left_open(text: str, cursor: Cursor) -> str:
+    scan = _scan_brackets(text, cursor)
+    if scan is None or scan[0] is not None:
+        return ""
+    return "".join(completion_syntax.matching_closer(bracket) for bracket, _ in reversed(scan[1]))

@@ -9,8 +9,11 @@ large steps, and always to the start of a line.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import attrs
 
+from quill.context.candidates import ContextPiece
 from quill.cursor import Cursor
 from quill.redaction import redact
 from quill.settings import PromptFormat
@@ -18,34 +21,72 @@ from quill.settings import PromptFormat
 WINDOW_STEP_CHARS = 2000
 
 
+FimOrder = Literal["psm", "spm"]
+
+
 @attrs.frozen
 class Template:
-    """How one model family wants a prefix (and suffix) laid out."""
+    """How one model family wants a prompt laid out.
 
-    layout: str  # with ``{prefix}`` and, for fill-in-the-middle, ``{suffix}``
+    ``psm`` and ``spm`` hold ``{prefix}`` and (for fill-in-the-middle) ``{suffix}``, in
+    the family's prefix-suffix-middle or suffix-prefix-middle order. Families trained on
+    whole repositories (StarCoder2, Qwen2.5-Coder) also say how to mark other files, so
+    context goes in as files rather than as comments. Chat models get messages instead.
+    """
+
+    name: str
+    psm: str = "{prefix}"
+    spm: str | None = None
     stop: tuple[str, ...] = ()  # tokens after which the family's answer is over
+    repo_header: str | None = None  # with ``{repo}``
+    repo_file: str = ""  # a context file, with ``{path}`` and ``{text}``
+    repo_current: str = ""  # what opens the current file, with ``{path}``
+    repo_prefix_head: str = ""  # what the current file's prefix starts with, with ``{path}``
+    chat: bool = False
 
     @property
     def uses_suffix(self) -> bool:
-        return "{suffix}" in self.layout
+        return self.chat or "{suffix}" in self.psm
+
+    def layout(self, order: FimOrder) -> str:
+        return self.spm if order == "spm" and self.spm is not None else self.psm
 
 
 TEMPLATES: dict[str, Template] = {
-    "prefix": Template("{prefix}"),
+    "prefix": Template("prefix"),
     "starcoder": Template(
-        "<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>", ("<|endoftext|>", "<file_sep>")
+        "starcoder",
+        psm="<fim_prefix>{prefix}<fim_suffix>{suffix}<fim_middle>",
+        spm="<fim_prefix><fim_suffix>{suffix}<fim_middle>{prefix}",
+        stop=("<|endoftext|>", "<file_sep>"),
+        repo_header="<repo_name>{repo}",
+        repo_file="<file_sep>{path}\n{text}\n",
+        repo_current="<file_sep>",
+        repo_prefix_head="{path}\n",
     ),
     "qwen": Template(
-        "<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
-        ("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>"),
+        "qwen",
+        psm="<|fim_prefix|>{prefix}<|fim_suffix|>{suffix}<|fim_middle|>",
+        stop=("<|endoftext|>", "<|file_sep|>", "<|fim_pad|>"),
+        repo_header="<|repo_name|>{repo}\n",
+        repo_file="<|file_sep|>{path}\n{text}\n",
+        repo_current="<|file_sep|>{path}\n",
     ),
     # DeepSeek's real tokens use FULLWIDTH VERTICAL LINE and LOWER ONE EIGHTH BLOCK.
     "deepseek": Template(
-        "<｜fim▁begin｜>{prefix}<｜fim▁hole｜>{suffix}<｜fim▁end｜>",  # noqa: RUF001
-        ("<|EOT|>",),
+        "deepseek",
+        psm="<｜fim▁begin｜>{prefix}<｜fim▁hole｜>{suffix}<｜fim▁end｜>",  # noqa: RUF001
+        stop=("<|EOT|>",),
     ),
-    "codellama": Template("<PRE> {prefix} <SUF>{suffix} <MID>", ("<EOT>",)),
-    "codestral": Template("[SUFFIX]{suffix}[PREFIX]{prefix}", ("</s>",)),
+    "codellama": Template(
+        "codellama",
+        psm="<PRE> {prefix} <SUF>{suffix} <MID>",
+        spm="<PRE> <SUF>{suffix} <MID> {prefix}",
+        stop=("<EOT>",),
+    ),
+    # Codestral was trained suffix first only.
+    "codestral": Template("codestral", psm="[SUFFIX]{suffix}[PREFIX]{prefix}", stop=("</s>",)),
+    "chat": Template("chat", chat=True),
 }
 
 # Substrings of a model id that name its family; the first match wins.
@@ -57,6 +98,8 @@ _FAMILY_MARKERS: tuple[tuple[str, str], ...] = (
     ("codellama", "codellama"),
     ("code-llama", "codellama"),
     ("codestral", "codestral"),
+    ("iquest-coder", "chat"),
+    ("-instruct", "chat"),
 )
 
 
@@ -87,20 +130,99 @@ def anchored_window_start(text: str, cursor: int, max_chars: int) -> int:
 
 @attrs.frozen
 class Prompt:
-    text: str
+    """What is sent to the model, and what went into it (for ``quill prompt`` and the
+    "why did it suggest that?" command)."""
+
+    text: str  # the raw prompt; empty for chat models
     stop: tuple[str, ...]
+    messages: tuple[tuple[str, str], ...] = ()  # (role, content), for chat models
+    pieces: tuple[ContextPiece, ...] = ()
+    format: str = "prefix"
+    tokens: int | None = None  # as counted against the budget
+    budget: int | None = None
 
 
-def build_prompt(
-    cursor: Cursor, template: Template, max_prefix_chars: int, max_suffix_chars: int
-) -> Prompt:
-    start = anchored_window_start(cursor.text, cursor.offset, max_prefix_chars)
-    prefix = cursor.text[start : cursor.offset]
-    suffix = ""
-    if template.uses_suffix:
-        suffix = cursor.suffix[:max_suffix_chars]
-        if len(suffix) < len(cursor.suffix) and "\n" in suffix:
-            suffix = suffix[: suffix.rfind("\n") + 1]
-    # Credentials in the buffer never reach the model server (see quill.redaction).
-    prefix, suffix = redact(prefix), redact(suffix)
-    return Prompt(template.layout.format(prefix=prefix, suffix=suffix), template.stop)
+@attrs.frozen
+class PromptParts:
+    """The pieces of a prompt, before a template lays them out."""
+
+    path: str  # the current file, as the prompt names it (relative to the workspace)
+    language: str
+    prefix: str
+    suffix: str
+    pieces: tuple[ContextPiece, ...] = ()
+    piece_paths: tuple[str, ...] = ()  # each piece's path as the prompt names it
+    repo: str = ""
+
+
+def suffix_window(cursor: Cursor, max_chars: int) -> str:
+    """The text after the cursor, cut at a line end when it does not fit whole."""
+    suffix = cursor.suffix[:max_chars]
+    if len(suffix) < len(cursor.suffix) and "\n" in suffix:
+        suffix = suffix[: suffix.rfind("\n") + 1]
+    return suffix
+
+
+def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
+    """The prompt for ``template``: stable things first, the cursor last. Credentials in
+    any of the text never reach the model server (see quill.redaction)."""
+    prefix, suffix = redact(parts.prefix), redact(parts.suffix)
+    context = "".join(
+        piece_text(template, parts.language, path, piece)
+        for path, piece in zip(parts.piece_paths, parts.pieces, strict=True)
+    )
+    if template.chat:
+        messages = _chat_messages(parts.path, parts.language, context, prefix, suffix)
+        return Prompt("", (), messages, parts.pieces, template.name)
+    head = ""
+    if template.repo_header is not None and parts.pieces:
+        head = template.repo_header.format(repo=parts.repo) + context
+        head += template.repo_current.format(path=parts.path)
+        prefix = template.repo_prefix_head.format(path=parts.path) + prefix
+    elif parts.pieces:
+        prefix = f"{context}{_comment_mark(parts.language)} {parts.path}\n{prefix}"
+    body = template.layout(order).format(prefix=prefix, suffix=suffix)
+    return Prompt(head + body, template.stop, (), parts.pieces, template.name)
+
+
+def piece_text(template: Template, language: str, path: str, piece: ContextPiece) -> str:
+    """One context piece as the prompt shows it: a file of the repository for families
+    trained on repositories, a fenced block for chat models, and otherwise comments in
+    the file's own language, the way a base model has seen other code quoted."""
+    text = redact(piece.text).rstrip("\n")
+    where = f"{path}:{piece.start_line + 1}-{piece.end_line + 1}"
+    if template.chat:
+        return f"{where}\n```{language}\n{text}\n```\n\n"
+    if template.repo_header is not None:
+        return template.repo_file.format(path=path, text=text)
+    mark = _comment_mark(language)
+    lines = [f"{mark} {where}", *(f"{mark} {line}".rstrip() for line in text.split("\n"))]
+    return "\n".join(lines) + "\n"
+
+
+def _comment_mark(language: str) -> str:
+    return "#" if language in ("python", "ruby", "shellscript", "perl", "r") else "//"
+
+
+_CHAT_SYSTEM = (
+    "You complete code. You are shown context from the repository, the code after the "
+    "cursor, then the code before the cursor. Answer with exactly one fenced code block "
+    "holding only the text to insert at the cursor, nothing that is already there."
+)
+
+
+def _chat_messages(
+    path: str, language: str, context: str, prefix: str, suffix: str
+) -> tuple[tuple[str, str], ...]:
+    """Stable first here too: context, then the code after the cursor (unchanged while
+    typing), then the code before it, whose end is the cursor."""
+    fence = "```"
+    if context:
+        context = f"Context from the repository:\n\n{context}"
+    user = (
+        f"{context}The file {path}, after the cursor:\n"
+        f"{fence}{language}\n{suffix}\n{fence}\n\n"
+        "The same file up to the cursor (continue at its very end):\n"
+        f"{fence}{language}\n{prefix}"
+    )
+    return (("system", _CHAT_SYSTEM), ("user", user))

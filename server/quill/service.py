@@ -17,6 +17,7 @@ from quill.cursor import Cursor
 from quill.embedded_host import HostStartError
 from quill.model_endpoint import EndpointProvider, ModelEndpoint
 from quill.pipeline import Suggestion, suggest
+from quill.prompt_builder import PromptContext
 from quill.prompts import Prompt
 from quill.settings import Settings
 
@@ -66,6 +67,7 @@ class CompletionService:
         self.outage = OutageReporter(show_error)
         self._on_status = on_status
         self.last_prompt: Prompt | None = None
+        self.context: PromptContext | None = None  # the workspace's, once there is one
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
         self._probe: asyncio.Task[None] | None = None
 
@@ -120,7 +122,7 @@ class CompletionService:
                 if debounce and settings.debounce_ms:
                     await asyncio.sleep(settings.debounce_ms / 1000)
                 endpoint = await self.endpoints.get(settings)
-                suggestion = await suggest(cursor, endpoint, settings)
+                suggestion = await suggest(cursor, endpoint, settings, self.context)
         except TimeoutError:
             where = f"the model server at {endpoint.url}" if endpoint else "the model server"
             self.outage.failed(
@@ -140,9 +142,10 @@ class CompletionService:
             self.outage.failed(f"Quill: {error}")
             return None
         self.outage.recovered()
-        if suggestion is not None:
-            self.last_prompt = suggestion.prompt
-        return suggestion
+        if suggestion is None:
+            return None
+        self.last_prompt = suggestion.prompt  # kept even when the answer was empty
+        return suggestion if suggestion.text else None
 
     def _start_probe(self) -> None:
         if self._probe is None or self._probe.done():

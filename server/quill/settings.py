@@ -15,7 +15,9 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-PromptFormat = Literal["auto", "prefix", "starcoder", "qwen", "deepseek", "codellama", "codestral"]
+PromptFormat = Literal[
+    "auto", "prefix", "starcoder", "qwen", "deepseek", "codellama", "codestral", "chat"
+]
 
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -40,6 +42,13 @@ class Settings:
     # always verified, against this file or the system's store.
     ca_bundle: str = ""
     prompt_format: PromptFormat = "auto"
+    # Fill-in-the-middle order for families trained on both (StarCoder, CodeLlama).
+    fim_order: Literal["psm", "spm"] = "psm"
+    # The whole prompt's budget in the model's own tokens (never more than the server's
+    # max_input_tokens): the context takes at most half, the file window the rest.
+    prompt_tokens: int = attrs.field(default=2048, validator=_positive)
+    # Index the workspace's definitions (tree-sitter) for prompts and hovers.
+    workspace_index: bool = True
     max_new_tokens: int = attrs.field(default=64, validator=_positive)
     temperature: float = attrs.field(default=0.0, validator=_not_negative)
     # Wait this long after a keystroke before asking the model; typing on supersedes it.

@@ -1,55 +1,43 @@
 """Syntax facts from tree-sitter: definitions, the definition at a position, parse errors.
 
-The official grammar wheels (``tree-sitter-python``, ``-javascript``, ``-typescript``) are
-compiled in: nothing is downloaded at run time. Offsets here are string indices (not
-bytes): tree-sitter's byte offsets are converted once per parse.
+The grammars come from the one registry, ``quill.context.languages``. Offsets here are string
+indices (not bytes): tree-sitter's byte offsets are converted once per parse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from functools import cache
+from collections.abc import Iterator
 
 import attrs
 import tree_sitter
-import tree_sitter_javascript
-import tree_sitter_python
-import tree_sitter_typescript
 
-_GRAMMARS: dict[str, Callable[[], object]] = {
-    "python": tree_sitter_python.language,
-    "javascript": tree_sitter_javascript.language,
-    "javascriptreact": tree_sitter_javascript.language,
-    "typescript": tree_sitter_typescript.language_typescript,
-    "typescriptreact": tree_sitter_typescript.language_tsx,
-}
-_SUFFIXES = {".py": "python", ".js": "javascript", ".jsx": "javascriptreact"}
-_SUFFIXES |= {".ts": "typescript", ".tsx": "typescriptreact", ".mjs": "javascript"}
+from quill.context import languages
 
-# Node types that define a function or class, per language family.
+# Node types that define a function or class (with ``name`` and ``body`` fields), for every
+# grammar in the registry; C and C++ name their functions through declarators, so they have none.
 _DEFINITIONS = {
     "function_definition": "function",
     "class_definition": "class",
     "function_declaration": "function",
     "generator_function_declaration": "function",
     "method_definition": "function",
+    "method_declaration": "function",
+    "constructor_declaration": "function",
+    "function_item": "function",
     "class_declaration": "class",
+    "abstract_class_declaration": "class",
+    "interface_declaration": "class",
+    "enum_declaration": "class",
+    "record_declaration": "class",
+    "struct_item": "class",
+    "enum_item": "class",
+    "trait_item": "class",
 }
 
 
 def language_of(language_id: str, path: str = "") -> str | None:
     """The grammar name for an LSP language id (or, failing that, a file suffix)."""
-    if language_id in _GRAMMARS:
-        return language_id
-    for suffix, name in _SUFFIXES.items():
-        if path.endswith(suffix):
-            return name
-    return None
-
-
-@cache
-def _parser(language: str) -> tree_sitter.Parser:
-    return tree_sitter.Parser(tree_sitter.Language(_GRAMMARS[language]()))
+    return languages.language_of(language_id, path)
 
 
 @attrs.frozen
@@ -77,7 +65,7 @@ class Tree:
         self.text = text
         self.language = language
         self._data = text.encode("utf-8", "surrogatepass")
-        self.root = _parser(language).parse(self._data).root_node
+        self.root = languages.parser(language).parse(self._data).root_node
         # byte offset -> string index, computed lazily for non-ASCII text
         self._ascii = len(self._data) == len(text)
 

@@ -2,14 +2,26 @@ from __future__ import annotations
 
 import pytest
 
+from quill import completion_syntax, syntax
 from quill.cursor import Cursor
-from quill.postprocess import Extent, choose_extent, postprocess, stop_sequences
+from quill.postprocess import (
+    Extent,
+    balance_brackets,
+    choose_extent,
+    drop_lines_adding_errors,
+    match_indentation,
+    postprocess,
+    stop_sequences,
+)
+
+_PATHS = {"python": "t.py", "javascript": "t.js", "typescript": "t.ts", "rust": "t.rs"}
+_PATHS |= {"typescriptreact": "t.tsx", "plaintext": "t.txt"}
 
 
-def cursor(text: str) -> Cursor:
+def cursor(text: str, language: str = "python") -> Cursor:
     """``text`` with ``|`` marking the cursor."""
     offset = text.index("|")
-    return Cursor("t.py", "python", text[:offset] + text[offset + 1 :], offset)
+    return Cursor(_PATHS[language], language, text[:offset] + text[offset + 1 :], offset)
 
 
 @pytest.mark.parametrize(
@@ -28,8 +40,52 @@ def test_extent(text: str, extent: Extent | None) -> None:
     assert choose_extent(cursor(text)) == extent
 
 
-def _run(raw: str, text: str, extent: Extent) -> str:
-    return postprocess(raw, cursor(text), extent, stop_sequences(extent))
+@pytest.mark.parametrize(
+    ("text", "extent"),
+    [
+        ("def f(x):\n|", Extent.BLOCK),  # an empty line after a header
+        ("foo(a, |", Extent.LINE),  # an argument list that goes on
+        ("foo(|", Extent.BLOCK),  # an opener last on the line: the list may span lines
+        ("if x:\n    pass\nelse:|", Extent.BLOCK),
+        ("class A:\n    def f(self):\n        if x:|\n        return 1\n", Extent.BLOCK),
+        ('d = {"a":|', Extent.LINE),  # the colon asks for a value
+        ("x = y[1:|", Extent.LINE),
+        ("x = lambda y:|", Extent.LINE),
+        ("s = 'see: (|", Extent.LINE),  # brackets in an unterminated string open nothing
+        ("x = 1  # see (|", Extent.LINE),  # nor in a comment
+        ('def f():\n    """Doc.\n\n    |\n    """\n', Extent.LINE),  # a docstring is prose
+        ("x = (a +\n     |", Extent.LINE),  # the expression goes on
+        ("from os import *\n|", Extent.BLOCK),  # a ``*`` that is no operator
+    ],
+)
+def test_extent_from_the_python_syntax(text: str, extent: Extent) -> None:
+    assert choose_extent(cursor(text)) == extent
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "extent"),
+    [
+        ("function f() {|}", "javascript", Extent.BLOCK),
+        ("items.forEach((x) => {|", "typescript", Extent.BLOCK),
+        ("switch (x) {\n  case 1:|", "javascript", Extent.BLOCK),
+        ("const o = {a:|", "javascript", Extent.LINE),
+        ("const x = cond ? a :|", "typescript", Extent.LINE),
+        ("// see {|", "javascript", Extent.LINE),
+        ("const s = `total ${|", "javascript", Extent.LINE),
+        ("const x = a +\n  |\nfoo();\n", "javascript", Extent.LINE),
+        ("<div>\n  |", "typescriptreact", Extent.BLOCK),  # a JSX ``>`` is no operator
+    ],
+)
+def test_extent_from_a_brace_language_syntax(text: str, language: str, extent: Extent) -> None:
+    assert choose_extent(cursor(text, language)) == extent
+
+
+def test_extent_without_a_grammar_follows_the_text_rules() -> None:
+    assert choose_extent(cursor('d = {"a":|', "plaintext")) == Extent.BLOCK
+
+
+def _run(raw: str, text: str, extent: Extent, language: str = "python") -> str:
+    return postprocess(raw, cursor(text, language), extent, stop_sequences(extent))
 
 
 def test_a_line_suggestion_stops_at_the_end_of_the_line() -> None:
@@ -57,6 +113,13 @@ def test_following_lines_are_not_repeated() -> None:
     assert _run(raw, text, Extent.BLOCK) == "a = a * 2"
 
 
+def test_a_nested_closer_is_not_taken_for_the_one_that_follows() -> None:
+    text = "function f(x) {\n  x++;\n  |\n}\n"
+    raw = "if (x) {\n    return 1;\n  }"
+    assert _run(raw, text, Extent.BLOCK, "javascript") == raw
+    assert _run("return 1;\n}", text, Extent.BLOCK, "javascript") == "return 1;"
+
+
 def test_tabs_in_a_tab_indented_file() -> None:
     text = "def f():\n\tif x:\n\t\tpass\n\t|"
     raw = "for i in x:\n        print(i)"
@@ -65,3 +128,152 @@ def test_tabs_in_a_tab_indented_file() -> None:
 
 def test_whitespace_only_is_no_suggestion() -> None:
     assert _run("   \n", "x = |", Extent.LINE) == ""
+
+
+# Indentation
+
+
+def test_a_four_space_answer_in_a_two_space_file_is_rescaled() -> None:
+    text = "def f(x):\n  y = 1\n  |"
+    raw = "if x:\n      return 1\n  return 2"
+    assert _run(raw, text, Extent.BLOCK) == "if x:\n    return 1\n  return 2"
+
+
+def test_a_body_after_a_header_is_rescaled() -> None:
+    text = "def f(x):\n  pass\n\n\ndef g(x):|"
+    assert _run("\n    return 1", text, Extent.BLOCK) == "\n  return 1"
+
+
+def test_a_brace_language_block_is_rescaled() -> None:
+    text = "function f(x) {\n  const y = 1;\n  |\n}\n"
+    raw = "if (x) {\n      return y;\n  }"
+    assert _run(raw, text, Extent.BLOCK, "javascript") == "if (x) {\n    return y;\n  }"
+
+
+def test_indentation_in_the_files_unit_is_kept() -> None:
+    assert match_indentation("if x:\n    y()", "", "    ") == "if x:\n    y()"
+
+
+def test_an_alignment_is_not_taken_for_a_unit() -> None:
+    text = "total = f(a,\n          b)"
+    assert match_indentation(text, "", "  ") == text
+
+
+def test_a_two_space_answer_in_a_tab_file_gets_tabs() -> None:
+    assert match_indentation("if x:\n\t  y()", "\t", "\t") == "if x:\n\t\ty()"
+
+
+# Brackets
+
+
+def _balance(raw: str, text: str, extent: Extent = Extent.LINE, language: str = "python") -> str:
+    return balance_brackets(raw, cursor(text, language), extent)
+
+
+def test_a_stray_closer_is_cut() -> None:
+    assert _balance("b) + 1", "foo(a, |)") == "b"  # the existing ``)`` closes ``(``
+    assert _balance("b))", "foo(a, |") == "b)"
+    assert _balance("total]", "x = |") == "total"
+
+
+def test_a_stray_brace_is_cut_in_a_brace_language() -> None:
+    assert _balance("{ a: 1 }};", "const o = |", language="javascript") == "{ a: 1 }"
+    raw = "return x;\n}\n}"
+    assert _balance(raw, "if (x) {|", Extent.BLOCK, "javascript") == "return x;\n}"
+
+
+def test_brackets_in_strings_and_comments_do_not_count() -> None:
+    assert _balance('")" + name', "x = |") == '")" + name'
+    assert _balance("name  # (see above", "x = |") == "name  # (see above"
+    assert _balance("x) ok", "# a note |") == "x) ok"  # the cursor is in a comment
+    assert _balance("`${a})`", "const s = |", language="javascript") == "`${a})`"
+
+
+def test_a_lifetime_is_no_quote() -> None:
+    lexicon = completion_syntax.lexicon_for("rust")
+    assert completion_syntax.open_brackets("fn f<'a>(x: &'a str", lexicon) == ["("]
+    assert completion_syntax.open_brackets("let c = '(';", lexicon) == []
+
+
+def test_a_line_does_not_leave_its_brackets_open() -> None:
+    assert _balance('name, "is", len(name', 'print("hi", |') == 'name, "is",'
+
+
+def test_a_line_may_end_by_opening_a_body() -> None:
+    raw = "forEach((item) => {"
+    assert _balance(raw, "items.|", language="javascript") == raw
+
+
+def test_an_open_bracket_is_kept_when_cutting_would_leave_nothing() -> None:
+    assert _balance("compute(values", "x = |") == "compute(values"
+
+
+# Parse errors
+
+
+def test_a_repeated_def_that_breaks_parsing_is_trimmed() -> None:
+    text = "def area(r):\n    |\n\n\nprint(area(2))\n"
+    raw = "return 3.14 * r * r\n    def area(r"
+    assert _run(raw, text, Extent.BLOCK) == "return 3.14 * r * r"
+
+
+def test_a_first_line_that_breaks_parsing_is_no_suggestion() -> None:
+    assert drop_lines_adding_errors("return = 1", cursor("def f():\n    |")) == ""
+
+
+def test_errors_already_there_are_not_held_against_a_suggestion() -> None:
+    # ``foo(`` does not parse; the suggestion does not make it worse.
+    assert drop_lines_adding_errors("a,\n    b", cursor("x = foo(|")) == "a,\n    b"
+
+
+def test_a_brace_language_block_is_trimmed_to_what_parses() -> None:
+    text = "function f() {\n  |\n}\n"
+    raw = "const a = 1;\n  const = 2;"
+    assert _run(raw, text, Extent.BLOCK, "javascript") == "const a = 1;"
+
+
+def test_a_line_opening_a_body_is_judged_with_the_body_closed() -> None:
+    assert drop_lines_adding_errors("forEach((x) => {", cursor("items.|", "javascript")) == (
+        "forEach((x) => {"
+    )
+
+
+def test_an_answer_cut_short_keeps_its_open_brackets_for_the_user() -> None:
+    # The token budget ended the answer; closing the call is the user's next keystroke.
+    raw = "return sum((v - m) ** 2 for v in values"
+    assert drop_lines_adding_errors(raw, cursor("def f(values, m):\n    |")) == raw
+
+
+def test_a_language_without_a_grammar_is_not_checked() -> None:
+    assert drop_lines_adding_errors("= = =", cursor("x |", "plaintext")) == "= = ="
+
+
+def test_one_request_parses_the_document_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    parse = syntax.parse
+
+    def counting_parse(text: str, language: str) -> syntax.Tree:
+        parsed.append(text)
+        return parse(text, language)
+
+    monkeypatch.setattr(syntax, "parse", counting_parse)
+    current = cursor("def f(x):\n    y = x\n    |\n")
+    extent = choose_extent(current)
+    assert extent is Extent.BLOCK
+    assert postprocess("return y", current, extent, stop_sequences(extent)) == "return y"
+    assert parsed.count(current.text) == 1
+    assert len(parsed) == 2  # and the document with the suggestion, once
+
+
+def test_a_huge_document_is_checked_in_a_window_around_the_cursor() -> None:
+    function = "def f{n}(x):\n    return x + {n}\n\n\n"
+    head = "".join(function.format(n=n) for n in range(3000))
+    text = head + "def area(r):\n    |\n\n\n" + head
+    current = cursor(text)
+    region = completion_syntax.region_at(current)
+    assert region is not None
+    assert len(region.text) < len(current.text) // 4
+    assert region.text.startswith("def f")  # a top-level line
+    assert region.text[region.offset - len("def area(r):\n    ") : region.offset].startswith("def")
+    raw = "return 3.14 * r * r\n    def area(r"
+    assert _run(raw, text, Extent.BLOCK) == "return 3.14 * r * r"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from quill.cursor import Cursor
-from quill.prompts import TEMPLATES, anchored_window_start, build_prompt, template_for
+from quill.prompts import TEMPLATES, PromptParts, anchored_window_start, lay_out, template_for
 
 
 def test_the_window_start_does_not_move_while_typing() -> None:
@@ -22,15 +21,17 @@ def test_family_from_model_id() -> None:
     assert template_for("auto", "Qwen/Qwen2.5-Coder-1.5B") is TEMPLATES["qwen"]
     assert template_for("auto", "gemma-3-270m-q4_k_m") is TEMPLATES["prefix"]
     assert template_for("codellama", "anything") is TEMPLATES["codellama"]
+    assert template_for("auto", "IQuestLab/IQuest-Coder-V1-40B-Instruct") is TEMPLATES["chat"]
 
 
 def test_fill_in_the_middle_layout() -> None:
-    cursor = Cursor("t.py", "python", "def f():\n    return 1\n", 13)
-    prompt = build_prompt(cursor, TEMPLATES["starcoder"], 6000, 1500)
+    parts = PromptParts("t.py", "python", prefix="def f():\n    ", suffix="return 1\n")
+    prompt = lay_out(TEMPLATES["starcoder"], "psm", parts)
     assert prompt.text == "<fim_prefix>def f():\n    <fim_suffix>return 1\n<fim_middle>"
     assert "<|endoftext|>" in prompt.stop
 
 
-def test_prefix_only_ignores_the_suffix() -> None:
-    cursor = Cursor("t.py", "python", "a = 1\nb = ", 10)
-    assert build_prompt(cursor, TEMPLATES["prefix"], 6000, 1500).text == "a = 1\nb = "
+def test_credentials_never_reach_the_prompt() -> None:
+    key = "AKIA" + "ABCDEFGHIJKLMNOP"
+    parts = PromptParts("t.py", "python", prefix=f"KEY = '{key}'\nx = ", suffix="")
+    assert key not in lay_out(TEMPLATES["prefix"], "psm", parts).text

@@ -53,6 +53,7 @@ class GenerationOptions:
 class ServerInfo:
     model_id: str
     max_input_tokens: int | None
+    max_total_tokens: int | None = None
 
 
 class TgiClient:
@@ -96,7 +97,61 @@ class TgiClient:
         if not isinstance(model_id, str):
             raise self._error(FailureKind.PROTOCOL, "/info has no model_id")
         max_input = body.get("max_input_tokens", body.get("max_input_length"))
-        return ServerInfo(model_id, max_input if isinstance(max_input, int) else None)
+        max_total = body.get("max_total_tokens")
+        return ServerInfo(
+            model_id,
+            max_input if isinstance(max_input, int) else None,
+            max_total if isinstance(max_total, int) else None,
+        )
+
+    async def tokenize(self, text: str) -> int | None:
+        """How many tokens the server's own tokenizer makes of ``text``; ``None`` when
+        the server has no ``/tokenize`` (vLLM, llama.cpp's server speak other routes)."""
+        self._check_setup()
+        try:
+            response = await self._http.post("/tokenize", json={"inputs": text})
+        except httpx.TimeoutException as error:
+            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except httpx.HTTPError as error:
+            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        if response.status_code in (404, 405):
+            return None
+        if response.status_code != 200:
+            raise self._http_error(response)
+        try:
+            tokens = response.json()
+        except ValueError as error:
+            raise self._error(FailureKind.PROTOCOL, "/tokenize is not JSON") from error
+        if not isinstance(tokens, list):
+            raise self._error(FailureKind.PROTOCOL, "/tokenize is not a JSON list")
+        return len(tokens)
+
+    async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:
+        """One answer from ``/v1/chat/completions``: the server applies the model's own
+        chat template. Cancelling the caller closes the connection."""
+        payload: dict[str, Any] = {
+            "model": "tgi",
+            "messages": messages,
+            "max_tokens": options.max_new_tokens,
+            "temperature": options.temperature,
+            "stream": False,
+        }
+        if options.stop:
+            payload["stop"] = list(options.stop)
+        self._check_setup()
+        try:
+            response = await self._http.post("/v1/chat/completions", json=payload)
+        except httpx.TimeoutException as error:
+            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except httpx.HTTPError as error:
+            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        if response.status_code != 200:
+            raise self._http_error(response)
+        try:
+            content = response.json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as error:
+            raise self._error(FailureKind.PROTOCOL, "not a chat completion") from error
+        return str(content or "")
 
     async def health(self) -> bool:
         try:

@@ -6,12 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from quill import __version__
+from quill.context.snippets import Buffer
 from quill.documents import DocumentStore
 from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
 from quill.service import CompletionService
+from quill.workspace_context import WorkspaceContext
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
@@ -31,6 +34,16 @@ class QuillLanguageServer(LanguageServer):
         self.completions = CompletionService(
             show_error=self.show_error, on_status=self.status.update
         )
+        self.workspace_context: WorkspaceContext | None = None  # from ``initialize`` on
+
+    def open_buffers(self) -> list[Buffer]:
+        """The open documents, as the context engine reads them."""
+        buffers = []
+        for uri in self.documents.uris():
+            document = self.documents.get(uri)
+            path = to_fs_path(uri) or uri
+            buffers.append(Buffer(path, document.version, document.text))
+        return buffers
 
     def show_error(self, message: str) -> None:
         self.window_show_message(types.ShowMessageParams(types.MessageType.Error, message))

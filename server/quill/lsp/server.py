@@ -16,6 +16,7 @@ from quill.lsp.features import (
     hover,
     inline_completion,
     lifecycle,
+    workspace_index,
 )
 from quill.lsp.language_server import QuillLanguageServer
 
@@ -36,6 +37,16 @@ def create_server() -> QuillLanguageServer:
         (types.TEXT_DOCUMENT_CODE_ACTION, code_actions.on_code_action, code_actions.OPTIONS),
         (types.CODE_ACTION_RESOLVE, code_actions.on_resolve, None),
         (types.TEXT_DOCUMENT_HOVER, hover.on_hover, None),
+        (
+            types.TEXT_DOCUMENT_DID_SAVE,
+            workspace_index.on_did_save,
+            types.SaveOptions(include_text=False),
+        ),
+        (
+            types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            workspace_index.on_did_change_watched_files,
+            None,
+        ),
     ]
     for method, handler, options in routes:
         server.feature(method, options)(handler)

@@ -20,7 +20,10 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
 from quill import actions
+from quill.action_context import definitions_for_region, with_definitions
 from quill.action_prompts import ModelCall
+from quill.context.candidates import ContextPiece
+from quill.context.tokens import TokenCounter
 from quill.documents import Document
 from quill.edits import minimal_replacements
 from quill.lsp.language_server import QuillLanguageServer
@@ -113,17 +116,39 @@ async def compute_edit(ls: QuillLanguageServer, data: Any) -> types.WorkspaceEdi
         endpoint = await ls.completions.endpoints.get(settings)
         prompter = await prompter_of(endpoint)
 
-        async def call(model_call: ModelCall) -> str:
-            return await run_model_call(endpoint, model_call, path)
-
         root = ls.workspace.root_path
         language = language_of(document.language_id, uri)
+        pieces = await _definitions(ls, path, language, text, spec, endpoint.tokens)
+
+        async def call(model_call: ModelCall) -> str:
+            if pieces and ls.completions.context is not None:
+                context = ls.completions.context
+                model_call = with_definitions(model_call, pieces, language or "", context, path)
+            return await run_model_call(endpoint, model_call, path)
+
         region = await actions.resolve(spec, path, text, language, call, prompter, root)
     log.info("action %s resolved in %.0f ms", spec.kind, (time.perf_counter() - started) * 1000)
     if region.path == path:
         _check_version(ls, uri, version)  # the document may have changed during the call
         return _edit_document(ls, uri, version, document.text, region)
     return _edit_other_file(ls, region)
+
+
+async def _definitions(
+    ls: QuillLanguageServer,
+    path: str,
+    language: str | None,
+    text: str,
+    spec: actions.ActionSpec,
+    counter: TokenCounter,
+) -> list[ContextPiece]:
+    """The workspace definitions the action's region uses (none without an index)."""
+    context = ls.completions.context
+    if context is None or language is None:
+        return []
+    return await definitions_for_region(
+        path, language, text, spec.start, spec.end, context, counter
+    )
 
 
 def _edit_document(

@@ -19,7 +19,26 @@ def document_state(ls: QuillLanguageServer, uri: str) -> dict[str, Any]:
 def last_prompt(ls: QuillLanguageServer) -> dict[str, Any] | None:
     """The prompt behind the last suggestion: the answer to "why did it suggest that?"."""
     prompt = ls.completions.last_prompt
-    return None if prompt is None else {"text": prompt.text, "stop": list(prompt.stop)}
+    if prompt is None:
+        return None
+    return {
+        "text": prompt.text,
+        "messages": [{"role": role, "content": content} for role, content in prompt.messages],
+        "stop": list(prompt.stop),
+        "format": prompt.format,
+        "tokens": prompt.tokens,
+        "budget": prompt.budget,
+        "context": [
+            {
+                "kind": piece.kind,
+                "path": piece.path,
+                "startLine": piece.start_line + 1,
+                "endLine": piece.end_line + 1,
+                "reason": piece.reason,
+            }
+            for piece in prompt.pieces
+        ],
+    }
 
 
 COMMANDS: dict[str, Callable[..., Any]] = {

@@ -2,9 +2,10 @@
 at once; with ``hoverExplain`` on, a one-sentence explanation by the model, cached by the
 definition's content so the next hover is instant.
 
-Definitions come from the open documents (tree-sitter); the workspace index is a later
-issue. A hover never waits past ``hoverDeadlineMs``: a late explanation is left running
-and cached, and the signature part is answered alone.
+Definitions come from the current document, then the workspace index (the files this
+one imports first), then the other open documents. A hover never waits past
+``hoverDeadlineMs``: a late explanation is left running and cached, and the signature
+part is answered alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import asyncio
 import hashlib
 import logging
 import time
+from pathlib import Path
 
+import attrs
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
@@ -30,29 +33,85 @@ _MAX_CACHED = 512
 _explanations: dict[str, asyncio.Task[str | None]] = {}
 
 
-def find_definition(
-    ls: QuillLanguageServer, uri: str, name: str
-) -> tuple[str, str, syntax.Definition] | None:
-    """``(uri, text, definition)`` of ``name``: this document first, then other open ones."""
-    others = [other for other in ls.documents.uris() if other != uri]
-    for candidate in [uri, *others]:
-        document = ls.documents.get(candidate)
-        language = syntax.language_of(document.language_id, candidate)
-        if language is None:
-            continue
-        for definition in syntax.parse(document.text, language).definitions():
-            if definition.name == name:
-                return candidate, document.text, definition
+@attrs.frozen
+class FoundDefinition:
+    uri: str
+    line: int  # 1-based, as the link shows it
+    signature: str
+    docstring: str | None
+    source: str  # what an explanation is written from (and cached by)
+
+
+def find_definition(ls: QuillLanguageServer, uri: str, name: str) -> FoundDefinition | None:
+    """The definition of ``name`` as seen from the document ``uri``."""
+    return (
+        _in_document(ls, uri, name)
+        or _in_index(ls, uri, name)
+        or next(
+            (
+                found
+                for other in ls.documents.uris()
+                if other != uri and (found := _in_document(ls, other, name))
+            ),
+            None,
+        )
+    )
+
+
+def _in_document(ls: QuillLanguageServer, uri: str, name: str) -> FoundDefinition | None:
+    document = ls.documents.get(uri)
+    language = syntax.language_of(document.language_id, uri)
+    if language is None:
+        return None
+    for definition in syntax.parse(document.text, language).definitions():
+        if definition.name == name:
+            text = document.text
+            return FoundDefinition(
+                uri,
+                text.count("\n", 0, definition.start) + 1,
+                definition.signature,
+                definition.docstring,
+                text[definition.line_start : definition.end],
+            )
     return None
 
 
-def _markdown(uri: str, text: str, definition: syntax.Definition, language: str) -> str:
-    line = text.count("\n", 0, definition.start) + 1
+def _in_index(ls: QuillLanguageServer, uri: str, name: str) -> FoundDefinition | None:
+    """From the index: a definition in a file this one imports, else the only one."""
+    if ls.workspace_context is None:
+        return None
+    index = ls.workspace_context.index
+    entries = index.lookup(name)
+    if not entries:
+        return None
     path = to_fs_path(uri) or uri
-    parts = [f"```{language}\n{definition.signature}\n```"]
-    if definition.docstring:
-        parts.append(definition.docstring)
-    parts.append(f"*Defined in* [{path.rsplit('/', 1)[-1]}:{line}]({uri}#L{line})")
+    own = index.symbols_of(path)
+    imported = {
+        file
+        for module in (own.imports if own else ())
+        for file in index.resolve(path, own.language if own else "", module.module)
+    }
+    preferred = [entry for entry in entries if entry.path in imported]
+    if not preferred and len(entries) > 1:
+        return None  # several unrelated definitions: showing one would be a guess
+    entry = (preferred or list(entries))[0]
+    symbol = entry.symbol
+    return FoundDefinition(
+        Path(entry.path).as_uri(),
+        symbol.start_line + 1,
+        symbol.signature,
+        symbol.docstring,
+        symbol.outline or symbol.signature,
+    )
+
+
+def _markdown(found: FoundDefinition, language: str) -> str:
+    path = to_fs_path(found.uri) or found.uri
+    parts = [f"```{language}\n{found.signature}\n```"]
+    if found.docstring:
+        parts.append(found.docstring)
+    name = path.rsplit("/", 1)[-1]
+    parts.append(f"*Defined in* [{name}:{found.line}]({found.uri}#L{found.line})")
     return "\n\n".join(parts)
 
 
@@ -96,11 +155,10 @@ async def on_hover(ls: QuillLanguageServer, params: types.HoverParams) -> types.
     found = find_definition(ls, uri, name)
     if found is None:
         return None
-    where, text, definition = found
-    markdown = _markdown(where, text, definition, language)
+    markdown = _markdown(found, language)
     if settings.hover_explain and settings.enable:
-        source = text[definition.line_start : definition.end]
-        task = explanation_task(ls, source, language, to_fs_path(where) or where)
+        where = to_fs_path(found.uri) or found.uri
+        task = explanation_task(ls, found.source, language, where)
         # A margin for answering: the deadline is the client's, not this function's.
         left = settings.hover_deadline_ms / 1000 - 0.05 - (time.perf_counter() - started)
         try:

@@ -1,0 +1,175 @@
+"""The prompt for a cursor: context and file window, fitted to a budget of real tokens.
+
+The budget is the smaller of the ``promptTokens`` setting and what the server accepts
+(``max_input_tokens``, and ``max_total_tokens`` less the tokens to generate). The
+context takes at most half of it; the text after the cursor at most a fifth; the text
+before the cursor the rest. The window's start stays anchored in steps (see
+``quill.prompts``), so fitting it moves the start only by whole steps, and it is counted
+in step-aligned chunks: each chunk but the one being typed in is counted once, ever.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from itertools import pairwise
+from pathlib import PurePath
+
+import attrs
+
+from quill.backends.tgi import ServerInfo
+from quill.context.candidates import ContextPiece, ContextSources, Window, rank_candidates
+from quill.context.selection import StickySelection
+from quill.context.tokens import TokenCounter
+from quill.cursor import Cursor
+from quill.prompts import (
+    WINDOW_STEP_CHARS,
+    Prompt,
+    PromptParts,
+    Template,
+    anchored_window_start,
+    lay_out,
+    piece_text,
+    suffix_window,
+)
+from quill.settings import Settings
+
+# Tokens kept free for what the template adds (FIM tokens, the file's path, a chat
+# template's role markers), and for the drift between counting chunks and the whole.
+_RESERVE_TOKENS = 32
+_CHAT_RESERVE_TOKENS = 128
+_SUFFIX_SHARE = 5  # the suffix takes at most a fifth of the budget
+_CONTEXT_SHARE = 2  # the context at most a half
+
+
+@attrs.frozen
+class PromptContext:
+    """What the prompt may draw on beyond the current file."""
+
+    sources: ContextSources
+    selection: StickySelection = attrs.field(factory=StickySelection)
+    folders: tuple[str, ...] = ()  # the workspace folders, for the paths prompts show
+
+
+def prompt_budget(settings: Settings, info: ServerInfo) -> int:
+    budget = settings.prompt_tokens
+    if info.max_input_tokens is not None:
+        budget = min(budget, info.max_input_tokens)
+    if info.max_total_tokens is not None:
+        budget = min(budget, info.max_total_tokens - settings.max_new_tokens)
+    return max(budget, 1)
+
+
+async def build_prompt(
+    cursor: Cursor,
+    template: Template,
+    settings: Settings,
+    info: ServerInfo,
+    counter: TokenCounter,
+    context: PromptContext | None = None,
+) -> Prompt:
+    budget = prompt_budget(settings, info)
+    available = budget - (_CHAT_RESERVE_TOKENS if template.chat else _RESERVE_TOKENS)
+    suffix = ""
+    if template.uses_suffix:
+        suffix = await _fit_suffix(suffix_window(cursor, settings.max_suffix_chars), counter,
+                                   available // _SUFFIX_SHARE)  # fmt: skip
+    suffix_tokens = await counter.count(suffix)
+    start = anchored_window_start(cursor.text, cursor.offset, settings.max_prefix_chars)
+
+    pieces: list[ContextPiece] = []
+    context_tokens = 0
+    paths = PathNames(context.folders if context else (), cursor.path)
+    if context is not None:
+        window = _window_lines(cursor, start, suffix)
+        ranked = rank_candidates(cursor, window, context.sources)
+
+        async def cost(piece: ContextPiece) -> int:
+            return await counter.count(
+                piece_text(template, cursor.language_id, paths.name(piece.path), piece)
+            )
+
+        pieces, context_tokens = await context.selection.choose(
+            cursor.path, ranked, available // _CONTEXT_SHARE, cost
+        )
+
+    start, prefix_tokens = await _fit_prefix(
+        cursor, start, counter, available - context_tokens - suffix_tokens
+    )
+    parts = PromptParts(
+        path=paths.name(cursor.path),
+        language=cursor.language_id,
+        prefix=cursor.text[start : cursor.offset],
+        suffix=suffix,
+        pieces=tuple(pieces),
+        piece_paths=tuple(paths.name(piece.path) for piece in pieces),
+        repo=paths.repo,
+    )
+    prompt = lay_out(template, settings.fim_order, parts)
+    used = budget - available + context_tokens + prefix_tokens + suffix_tokens
+    return attrs.evolve(prompt, tokens=used, budget=budget)
+
+
+async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:
+    """The suffix cut (at line ends) until it takes at most ``limit`` tokens."""
+    while suffix and await counter.count(suffix) > limit:
+        cut = suffix.rfind("\n", 0, len(suffix) * 2 // 3)
+        suffix = suffix[: cut + 1] if cut > 0 else ""
+    return suffix
+
+
+async def _fit_prefix(
+    cursor: Cursor, start: int, counter: TokenCounter, limit: int
+) -> tuple[int, int]:
+    """The latest anchored window start at or after ``start`` whose text fits
+    ``limit`` tokens, and its token count."""
+    text, end = cursor.text, cursor.offset
+    while True:
+        tokens = await _count_window(text, start, end, counter)
+        if tokens <= limit or start >= end:
+            return start, tokens
+        boundary = (start // WINDOW_STEP_CHARS + 1) * WINDOW_STEP_CHARS
+        if boundary >= end:
+            # Even the chunk being typed in is too long: keep its last ``limit`` tokens'
+            # worth of characters, from a line start.
+            start = _line_start_after(text, max(start, end - limit * 2), end)
+            return start, await _count_window(text, start, end, counter)
+        start = _line_start_after(text, boundary, end)
+
+
+async def _count_window(text: str, start: int, end: int, counter: TokenCounter) -> int:
+    """Tokens of ``text[start:end]``, counted in chunks that end at multiples of the
+    window step: all but the last are the same from one keystroke to the next."""
+    bounds = [start]
+    boundary = (start // WINDOW_STEP_CHARS + 1) * WINDOW_STEP_CHARS
+    while boundary < end:
+        bounds.append(boundary)
+        boundary += WINDOW_STEP_CHARS
+    bounds.append(end)
+    chunks = [text[a:b] for a, b in pairwise(bounds)]
+    counts = await counter.count_all(chunks)
+    return sum(counts) + len(chunks) - 1  # a token may straddle each boundary
+
+
+def _line_start_after(text: str, offset: int, end: int) -> int:
+    newline = text.find("\n", offset, end)
+    return newline + 1 if newline != -1 else offset
+
+
+def _window_lines(cursor: Cursor, start: int, suffix: str) -> Window:
+    first = cursor.text.count("\n", 0, start)
+    last = first + cursor.text.count("\n", start, cursor.offset) + suffix.count("\n")
+    return Window(first, last)
+
+
+class PathNames:
+    """Paths as prompts show them: relative to their workspace folder."""
+
+    def __init__(self, folders: tuple[str, ...], current: str) -> None:
+        self._folders = [folder.rstrip("/") + "/" for folder in folders]
+        self.repo = PurePath(folders[0]).name if folders else PurePath(current).parent.name
+
+    def name(self, path: str) -> str:
+        for folder in self._folders:
+            if path.startswith(folder):
+                return path[len(folder) :]
+        return posixpath.basename(path)
