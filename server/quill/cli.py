@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         return _host(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    for chatty in ("pygls", "httpx", "httpcore"):  # each logs every message at INFO
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.basicConfig(
         level=(args.log_level or ("info" if args.command == "serve" else "error")).upper(),
         stream=sys.stderr,

@@ -25,11 +25,12 @@ from quill import syntax
 from quill.cursor import Cursor
 
 # Parsing takes about 0.1 ms per KB (a 200 KB, 5,000-line Python file: ~20 ms), and a
-# request may parse a few trial texts. Above this size only a window of ~50 KB around the
-# cursor is parsed (~5 ms).
-WHOLE_DOCUMENT_CHARS = 100_000
-_WINDOW_BEFORE = 40_000
-_WINDOW_AFTER = 10_000
+# request parses the text at least twice (without and with the suggestion), on every
+# keystroke. Above this size only a window of ~13 KB around the cursor is parsed (~1.5 ms
+# each time): enough to judge a suggestion, which only touches the code near the cursor.
+WHOLE_DOCUMENT_CHARS = 16_000
+_WINDOW_BEFORE = 10_000
+_WINDOW_AFTER = 3_000
 # Where a window may start so that it parses like the whole document: after a blank line,
 # a column-0 line that opens a declaration (prose in a docstring seldom starts so), or
 # failing that any column-0 line of code.

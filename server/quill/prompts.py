@@ -9,6 +9,7 @@ large steps, and always to the start of a line.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import attrs
@@ -185,6 +186,7 @@ def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
     return Prompt(head + body, template.stop, (), parts.pieces, template.name)
 
 
+@lru_cache(maxsize=1024)  # the same pieces come back on every keystroke; redacting costs
 def piece_text(template: Template, language: str, path: str, piece: ContextPiece) -> str:
     """One context piece as the prompt shows it: a file of the repository for families
     trained on repositories, a fenced block for chat models, and otherwise comments in

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections.abc import Callable, Coroutine
+import os
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -111,11 +112,16 @@ def _private(path: str) -> bool:
 
 
 class ProcessScanWorker:
-    """A scan's listing and parsing, in one process of its own for the scan's length."""
+    """A scan's listing and parsing, in worker processes that live as long as the scan.
+
+    Half the machine's cores: the first scan of a big workspace finishes sooner, and the
+    model host (often on the same machine) keeps the other half for completions.
+    """
 
     def __enter__(self) -> ProcessScanWorker:
         context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        workers = max(1, (os.cpu_count() or 2) // 2)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -124,5 +130,5 @@ class ProcessScanWorker:
     def list_sources(self, folders: list[Path]) -> list[SourceFile]:
         return self._pool.submit(list_sources, folders).result()
 
-    def parse(self, sources: list[SourceFile]) -> list[FileSymbols | None]:
-        return self._pool.submit(parse_sources, sources).result()
+    def parse_batches(self, batches: list[list[SourceFile]]) -> Iterator[list[FileSymbols | None]]:
+        return self._pool.map(parse_sources, batches)

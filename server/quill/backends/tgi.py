@@ -9,6 +9,8 @@ Here each stream lives in its own ``async with``: leaving it (a supersede, a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -21,6 +23,7 @@ from httpx_sse import SSEError, aconnect_sse
 
 from quill.backends.errors import FailureKind, ModelServerError
 
+_DRAIN_TIMEOUT_S = 0.2  # for a server that sends its last event but keeps the stream open
 MAX_TOKEN_CHARS = 256
 """Longer than any real token's text: an event carrying more is garbage, not a token, and must
 not flood the editor."""
@@ -182,10 +185,19 @@ class TgiClient:
                     raise self._error(
                         FailureKind.PROTOCOL, f"a token of {len(token['text'])} characters"
                     )
+                last = event.get("generated_text") is not None
+                if last:
+                    # Read the response to its end before handing over the last token:
+                    # a caller that stops here then leaves a finished response, and the
+                    # connection is reused instead of reopened on the next keystroke.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(_DRAIN_TIMEOUT_S):  # not forever
+                            async for _ in events:
+                                pass
                 if not token.get("special", False):
                     yield token["text"]
                 received += 1
-                if event.get("generated_text") is not None or received >= options.max_new_tokens:
+                if last or received >= options.max_new_tokens:
                     return
             raise self._error(FailureKind.INCOMPLETE, "the stream ended before its last event")
 

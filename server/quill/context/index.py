@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -85,11 +85,11 @@ class WorkspaceIndex:
             else:
                 self._replace(source.path, stored)
         done = len(sources) - len(missing)
-        for start in range(0, len(missing), _BATCH_FILES):
+        batches = [missing[at : at + _BATCH_FILES] for at in range(0, len(missing), _BATCH_FILES)]
+        for batch, results in zip(batches, worker.parse_batches(batches), strict=False):
             if should_stop():
                 break
-            batch = missing[start : start + _BATCH_FILES]
-            for source, symbols in zip(batch, worker.parse(batch), strict=True):
+            for source, symbols in zip(batch, results, strict=True):
                 if symbols is not None:
                     self._replace(source.path, symbols)
                     if self.store is not None:
@@ -222,7 +222,9 @@ class ScanWorker(Protocol):
 
     def list_sources(self, folders: list[Path]) -> list[SourceFile]: ...
 
-    def parse(self, sources: list[SourceFile]) -> list[FileSymbols | None]: ...
+    def parse_batches(self, batches: list[list[SourceFile]]) -> Iterator[list[FileSymbols | None]]:
+        """Each batch's symbols, in order (and lazily: a scan may stop early)."""
+        ...
 
 
 class LocalScanWorker:
@@ -231,8 +233,8 @@ class LocalScanWorker:
     def list_sources(self, folders: list[Path]) -> list[SourceFile]:
         return list_sources(folders)
 
-    def parse(self, sources: list[SourceFile]) -> list[FileSymbols | None]:
-        return parse_sources(sources)
+    def parse_batches(self, batches: list[list[SourceFile]]) -> Iterator[list[FileSymbols | None]]:
+        return map(parse_sources, batches)
 
 
 def list_sources(folders: list[Path]) -> list[SourceFile]:
