@@ -146,7 +146,8 @@ async def _count_window(text: str, start: int, end: int, counter: TokenCounter) 
         boundary += WINDOW_STEP_CHARS
     bounds.append(end)
     chunks = [text[a:b] for a, b in pairwise(bounds)]
-    counts = await counter.count_all(chunks)
+    counts = await counter.count_all(chunks[:-1])
+    counts.append(await counter.count_grown(chunks[-1]))  # the chunk being typed in
     return sum(counts) + len(chunks) - 1  # a token may straddle each boundary
 
 

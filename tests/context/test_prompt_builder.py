@@ -213,3 +213,22 @@ async def test_buffers_that_are_secret_never_feed_a_prompt(
     assert "writerow(row)" not in prompt.text
     assert not prompt.pieces
     workspace.close()
+
+
+async def test_typing_is_counted_without_asking_the_server_each_time() -> None:
+    asked: list[str] = []
+
+    async def tokenize(text: str) -> int:
+        asked.append(text)
+        return len(text) // 3 + 1
+
+    counter = TokenCounter(tokenize)
+    text = "def f(x):\n    return x"
+    exact = await counter.count_grown(text)
+    for typed in (" +", " + 1", " + 1  # é"):
+        bound = await counter.count_grown(text + typed)
+        assert bound >= await tokenize(text + typed)  # never an undercount
+        assert bound == exact + len(typed.encode())
+    assert len(asked) == 1 + 3  # the first count, and the three checks above only
+    await counter.count_grown(text + " " * 100)  # typed far past the last real count
+    assert asked[-1] == text + " " * 100

@@ -21,6 +21,8 @@ CHARS_PER_TOKEN_ESTIMATE = 2.5
 """Used only without ``/tokenize``: low on purpose, so an estimate rarely undercounts."""
 
 _CACHE_ENTRIES = 4096
+_GROWING_TEXTS = 8  # texts being typed into, remembered for ``count_grown``
+_MAX_GROWTH_BYTES = 64  # beyond this the bound drifts too far: count again
 
 Tokenize = Callable[[str], Awaitable[int | None]]
 
@@ -30,6 +32,7 @@ class TokenCounter:
         self._tokenize = tokenize
         self._counts: OrderedDict[str, int] = OrderedDict()
         self.exact = True  # False once the server turned out to have no /tokenize
+        self._growing: list[tuple[str, int]] = []  # (text, its exact count), newest last
 
     async def count(self, text: str) -> int:
         if not text:
@@ -47,6 +50,20 @@ class TokenCounter:
         if len(self._counts) > _CACHE_ENTRIES:
             self._counts.popitem(last=False)
         return counted
+
+    async def count_grown(self, text: str) -> int:
+        """A count for text that is being typed at its end, without asking the server on
+        every keystroke: a text counted before, plus one token per byte typed since,
+        which never undercounts (a byte is at most one token). Counted again for real
+        once the typing has gone far from the last real count, or elsewhere."""
+        for known, tokens in reversed(self._growing):
+            if text.startswith(known):
+                extra = len(text[len(known) :].encode("utf-8", "surrogatepass"))
+                if extra <= _MAX_GROWTH_BYTES:
+                    return tokens + extra
+        tokens = await self.count(text)
+        self._growing = [*self._growing[-(_GROWING_TEXTS - 1) :], (text, tokens)]
+        return tokens
 
     async def count_all(self, texts: Sequence[str]) -> list[int]:
         """Counts for several texts, the unknown ones asked for at the same time."""
