@@ -19,6 +19,7 @@ from quill.context.parsed_source import Captures, Family, Source, first_named
 
 # Kinds whose members name them as their container (and whose outline lists the members).
 CONTAINER_KINDS = frozenset({"class", "struct", "interface", "enum"})
+# Kinds shown as functions: whole when short, else their header (methods inside a container).
 FUNCTION_KINDS = frozenset({"function", "method"})
 
 

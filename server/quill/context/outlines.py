@@ -12,12 +12,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from quill.context.definitions import (
-    CONTAINER_KINDS,
-    FUNCTION_KINDS,
-    Candidate,
-    definition_body,
-)
+from quill.context.definitions import CONTAINER_KINDS, FUNCTION_KINDS, Candidate, definition_body
 from quill.context.parsed_source import Source, end_row, one_line
 
 OUTLINE_CHARS = 1500
