@@ -33,7 +33,7 @@ async def definitions_for_region(
 ) -> list[ContextPiece]:
     """Definitions of the names used in ``text[start:end]``, defined outside it."""
     cursor = Cursor(path, language, text, end)
-    window = Window(text.count("\n", 0, start), text.count("\n", 0, end))
+    window = Window(text.count("\n", 0, start), text.count("\n", 0, end))  # the region
     pieces: list[ContextPiece] = []
     used = 0
     names = PathNames(context.folders, path)

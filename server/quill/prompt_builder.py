@@ -158,8 +158,8 @@ def _line_start_after(text: str, offset: int, end: int) -> int:
 
 def _window_lines(cursor: Cursor, start: int, suffix: str) -> Window:
     first = cursor.text.count("\n", 0, start)
-    last = first + cursor.text.count("\n", start, cursor.offset) + suffix.count("\n")
-    return Window(first, last)
+    line = first + cursor.text.count("\n", start, cursor.offset)
+    return Window(first, line + suffix.count("\n"), line)
 
 
 class PathNames:

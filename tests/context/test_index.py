@@ -148,3 +148,15 @@ def test_two_windows_sharing_one_store_both_finish(tmp_path: Path) -> None:
         assert len(index) == 66
         assert index.lookup("function_59")
     assert WorkspaceIndex(SymbolStore(tmp_path / "store")).scan([root]).parsed == 0
+
+
+def test_a_name_re_exported_by_a_package_resolves_to_its_definition(tmp_path: Path) -> None:
+    root = _project(tmp_path / "ws")
+    (root / "shop" / "__init__.py").write_text("from shop.pricing import net_price\n")
+    (root / "app.py").write_text("from shop import net_price\n")
+    index = WorkspaceIndex()
+    index.scan([root])
+    found = index.imported_definitions(
+        str(root / "app.py"), "python", Import("shop", ("net_price",))
+    )
+    assert [entry.path for entry in found] == [str(root / "shop" / "pricing.py")]

@@ -123,7 +123,7 @@ async def test_context_stays_put_when_new_candidates_appear(tmp_path: Path) -> N
     first = await build_prompt(
         _cursor_at_end(path), TEMPLATES["prefix"], Settings(), INFO, _counter(), context
     )
-    text = path.read_text() + "rate)\n    unrelated_helper"
+    text = path.read_text() + "rate)\n    unrelated_helper("
     later = await build_prompt(
         Cursor(str(path), "python", text, len(text)),
         TEMPLATES["prefix"],
@@ -232,3 +232,50 @@ async def test_typing_is_counted_without_asking_the_server_each_time() -> None:
     assert len(asked) == 1 + 3  # the first count, and the three checks above only
     await counter.count_grown(text + " " * 100)  # typed far past the last real count
     assert asked[-1] == text + " " * 100
+
+
+async def test_the_code_being_edited_and_stray_members_are_not_context(tmp_path: Path) -> None:
+    (tmp_path / "other.py").write_text(
+        "class Text:\n    def join(self, parts):\n        return ''.join(parts)\n"
+    )
+    path = tmp_path / "edit.py"
+    text = (
+        "def report(parts):\n    header = 'x'\n    body = header.join(parts)\n    return \n\n\n"
+        "def later():\n    pass\n"
+    )
+    path.write_text(text)
+    index = WorkspaceIndex()
+    index.scan([tmp_path])
+    context = PromptContext(ContextSources(index=index), folders=(str(tmp_path),))
+    cursor = Cursor(str(path), "python", text, text.index("return ") + len("return "))
+    prompt = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
+    assert prompt.pieces == ()  # not `report` itself, not `Text.join` found by its name
+
+
+async def test_imports_not_used_yet_come_in_short_and_stay_put_when_lines_move(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "lib.py").write_text(
+        'def parse(text):\n    """Read a config.\n\n    Long details.\n    """\n'
+        "    return {}\n    # many lines of body\n\n\n"
+        'def render(config):\n    """Write a config."""\n    return ""\n'
+    )
+    path = tmp_path / "main.py"
+    filler = "".join(f"STEP_{n} = {n}\n" for n in range(40))  # the import is far above
+    text = f"from lib import parse, render\n{filler}\n\ndef run(source):\n    config = "
+    path.write_text(text)
+    index = WorkspaceIndex()
+    index.scan([tmp_path])
+    context = PromptContext(ContextSources(index=index), folders=(str(tmp_path),))
+    cursor = Cursor(str(path), "python", text, len(text))
+    first = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
+    texts = {piece.name: piece.text for piece in first.pieces}
+    assert texts == {
+        "parse": 'def parse(text):\n    """Read a config."""',
+        "render": 'def render(config):\n    """Write a config."""',
+    }
+    # A line added above both definitions moves them; the prompt's context stays as it was.
+    (tmp_path / "lib.py").write_text("import os\n" + (tmp_path / "lib.py").read_text())
+    index.refresh(str(tmp_path / "lib.py"))
+    again = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
+    assert again.text == first.text

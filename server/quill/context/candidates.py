@@ -11,6 +11,7 @@ the cursor, and code the user just edited elsewhere.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -19,7 +20,7 @@ import attrs
 from quill.context.index import IndexedSymbol, WorkspaceIndex
 from quill.context.recent_edits import RecentEdits
 from quill.context.snippets import Buffer, SnippetFinder
-from quill.context.symbols import Import
+from quill.context.symbols import Import, Symbol
 from quill.cursor import Cursor
 
 PieceKind = Literal["definition", "snippet", "edit"]
@@ -28,7 +29,9 @@ NEAR_LINES = 30  # lines before the cursor whose names count as "in use"
 _MAX_DEFINITIONS_PER_NAME = 2
 _MAX_CANDIDATES = 24
 _AMBIGUOUS = 3  # a name defined this often across the workspace says little by itself
+_WRITTEN_CHARS = 200_000  # how far back "the code above" looks for names already used
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORD_CHARACTERS = string.ascii_letters + string.digits + "_"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line ends, and no others
 # Keywords and everyday names of the common languages: sharing them says nothing.
 _COMMON_WORDS_TEXT = (
@@ -52,10 +55,14 @@ class ContextPiece:
     end_line: int
     text: str
     reason: str
+    name: str = ""  # a definition's qualified name: its identity while lines shift
 
     @property
-    def key(self) -> tuple[str, str, int, int]:
-        """What stays the same while the piece stays relevant (not its exact text)."""
+    def key(self) -> tuple[str, str, str | int, int]:
+        """What stays the same while the piece stays relevant: not its exact text, and
+        for a definition not its lines either (an Enter above it moves them)."""
+        if self.name:
+            return (self.kind, self.path, self.name, 0)
         return (self.kind, self.path, self.start_line, self.end_line)
 
 
@@ -75,16 +82,21 @@ class Window:
 
     start_line: int
     end_line: int
+    cursor_line: int = -1
 
-    def covers(self, start_line: int, end_line: int) -> bool:
-        return start_line >= self.start_line and end_line <= self.end_line
+    def shows(self, start_line: int, end_line: int) -> bool:
+        """Whether a range of the current file needs no piece of its own: the window
+        holds it whole, or it holds the cursor (it is the code being edited, which the
+        window shows up to the cursor, and which changes with each keystroke)."""
+        inside = start_line >= self.start_line and end_line <= self.end_line
+        return inside or start_line <= self.cursor_line <= end_line
 
 
 def rank_candidates(cursor: Cursor, window: Window, sources: ContextSources) -> list[ContextPiece]:
     """Candidates best first, without duplicates or overlaps (the better piece wins)."""
     ranked: list[ContextPiece] = []
     for piece in _in_order(cursor, window, sources):
-        if window.covers(piece.start_line, piece.end_line) and piece.path == cursor.path:
+        if piece.path == cursor.path and window.shows(piece.start_line, piece.end_line):
             continue
         if any(_overlaps(piece, kept) for kept in ranked):
             continue
@@ -103,7 +115,9 @@ def names_near(cursor: Cursor) -> list[str]:
         if start <= 0:
             start = 0
             break
-    text = cursor.text[start : cursor.offset] + cursor.line_suffix
+    before = cursor.text[start : cursor.offset]
+    before = before.rstrip(_WORD_CHARACTERS)  # a word being typed is not a name yet
+    text = before + cursor.line_suffix
     seen: dict[str, None] = {}
     for name in reversed(_IDENTIFIER.findall(text)):
         if len(name) > 1 and name.lower() not in _COMMON_WORDS:
@@ -129,21 +143,23 @@ def _definitions(
     imported = _imported_names(cursor.path, language, imports, index)
     modules = _imported_modules(cursor.path, language, imports, index)
     used = set(near)
-    # 1. Names in use that the file imports, nearest first.
+    # 1. Names in use that the file imports, nearest first: their whole outline.
     for name in near:
         for entry in imported.get(name, ())[:_MAX_DEFINITIONS_PER_NAME]:
             yield _definition_piece(entry, f"`{name}` is imported and used near the cursor")
-    # 2. Other names in use, defined in this file outside the window or elsewhere.
+    # 2. The rest of what the file imports, in short (signature and first doc line):
+    #    first the names the code above has not used yet, the likeliest to come next.
+    written = set(_IDENTIFIER.findall(cursor.prefix[-_WRITTEN_CHARS:]))
+    unused = sorted((name for name in imported if name not in used), key=lambda n: n in written)
+    for name in unused:
+        for entry in imported[name][:1]:
+            yield _definition_piece(entry, f"`{name}` is imported by this file", short=True)
+    # 3. Other names in use, defined in this file outside the window or elsewhere.
     for name in near:
         if name in imported:
             continue
         for entry in _best_definitions(cursor, window, index.lookup(name), modules):
             yield _definition_piece(entry, f"`{name}` is used near the cursor")
-    # 3. The rest of what the file imports.
-    for name, entries in imported.items():
-        if name not in used:
-            for entry in entries[:1]:
-                yield _definition_piece(entry, f"`{name}` is imported by this file")
 
 
 def _imported_names(
@@ -180,19 +196,34 @@ def _best_definitions(
     wanted = [
         entry
         for entry in entries
-        if not (
+        # A member found by its name alone (``x.join``) is a guess: some other class's.
+        if (entry.symbol.container is None or entry.path == cursor.path)
+        and not (
             entry.path == cursor.path
-            and window.covers(entry.symbol.start_line, entry.symbol.end_line)
+            and window.shows(entry.symbol.start_line, entry.symbol.end_line)
         )
         and (closeness(entry) < 3 or len(entries) < _AMBIGUOUS)
     ]
     return sorted(wanted, key=closeness)[:_MAX_DEFINITIONS_PER_NAME]
 
 
-def _definition_piece(entry: IndexedSymbol, reason: str) -> ContextPiece:
+def _definition_piece(entry: IndexedSymbol, reason: str, short: bool = False) -> ContextPiece:
     symbol = entry.symbol
-    text = symbol.outline or symbol.signature
-    return ContextPiece("definition", entry.path, symbol.start_line, symbol.end_line, text, reason)
+    text = _short_form(symbol) if short else symbol.outline or symbol.signature
+    name = f"{symbol.container}.{symbol.name}" if symbol.container else symbol.name
+    return ContextPiece(
+        "definition", entry.path, symbol.start_line, symbol.end_line, text, reason, name
+    )
+
+
+def _short_form(symbol: Symbol) -> str:
+    """A definition in a line or two: what a name is, for the names not in use yet."""
+    doc = (symbol.docstring or "").strip().split("\n", 1)[0].strip()
+    if not doc:
+        return symbol.signature
+    if symbol.signature.rstrip().endswith(":"):  # Python: the docstring goes below
+        return f'{symbol.signature}\n    """{doc}"""'
+    return f"/** {doc} */\n{symbol.signature}"
 
 
 def _similar_code(cursor: Cursor, sources: ContextSources) -> Iterator[ContextPiece]:

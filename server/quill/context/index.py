@@ -18,7 +18,7 @@ from typing import Protocol
 
 import attrs
 
-from quill.context.modules import file_stem, lookup_stems, module_candidates
+from quill.context.modules import file_stems, lookup_stems, module_candidates
 from quill.context.store import SymbolStore
 from quill.context.symbols import FileSymbols, Import, Symbol, extract_symbols
 from quill.context.workspace_files import (
@@ -163,16 +163,27 @@ class WorkspaceIndex:
     def imported_definitions(
         self, importer: str, language: str, imported: Import
     ) -> list[IndexedSymbol]:
-        """The workspace definitions an import brings into a file, by name."""
-        files = set(self.resolve(importer, language, imported.module))
-        if not files:
-            return []
+        """The workspace definitions an import brings into a file, by name; through a
+        re-export too (a package's ``__init__.py`` importing the name from a module)."""
         found = []
         for name in imported.names:
-            if name == "*":
-                continue
-            found += [entry for entry in self.lookup(name) if entry.path in files]
+            if name != "*":
+                found += self._definitions_via(importer, language, imported.module, name)
         return found
+
+    def _definitions_via(
+        self, importer: str, language: str, module: str, name: str, hops: int = 2
+    ) -> list[IndexedSymbol]:
+        files = set(self.resolve(importer, language, module))
+        defined = [entry for entry in self.lookup(name) if entry.path in files]
+        if defined or hops == 0:
+            return defined
+        for file in sorted(files):
+            symbols = self.symbols_of(file)
+            for reexport in symbols.imports if symbols else ():
+                if name in reexport.names:
+                    return self._definitions_via(file, language, reexport.module, name, hops - 1)
+        return []
 
     def __len__(self) -> int:
         with self._lock:
@@ -196,7 +207,8 @@ class WorkspaceIndex:
             self._files[path] = symbols
             for symbol in symbols.symbols:
                 self._by_name[symbol.name].append(IndexedSymbol(path, symbol))
-            self._by_stem[file_stem(path)].add(path)
+            for stem in file_stems(path):
+                self._by_stem[stem].add(path)
             self._by_folder[_folder_name(path)].add(path)
 
     def _forget(self, path: str) -> None:
@@ -209,7 +221,8 @@ class WorkspaceIndex:
                 self._by_name[name] = kept
             else:
                 del self._by_name[name]
-        self._by_stem[file_stem(path)].discard(path)
+        for stem in file_stems(path):
+            self._by_stem[stem].discard(path)
         self._by_folder[_folder_name(path)].discard(path)
 
     def _paths(self) -> list[str]:

@@ -16,14 +16,15 @@ _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
 _JS_LANGUAGES = frozenset({"javascript", "javascriptreact", "typescript", "typescriptreact"})
 
 
-def file_stem(path: str) -> str:
-    """The name an import uses for the file: its stem, or its folder's name for the
-    files that stand for a folder (``__init__.py``, ``index.ts``, ``mod.rs``)."""
+def file_stems(path: str) -> tuple[str, ...]:
+    """The names an import may use for the file: its stem, and also its folder's name
+    for the files that can stand for a folder (``__init__.py``, ``index.ts``, Rust's
+    ``mod.rs`` and ``lib.rs``; a Python ``lib.py`` is imported as ``lib``, hence both)."""
     folder, name = posixpath.split(path)
     stem = name.split(".", 1)[0]
     if stem in ("__init__", "index", "mod", "lib", "main"):
-        return posixpath.basename(folder)
-    return stem
+        return (stem, posixpath.basename(folder))
+    return (stem,)
 
 
 def module_candidates(language: str, importer: str, module: str) -> tuple[tuple[str, ...], bool]:
@@ -45,7 +46,7 @@ def module_candidates(language: str, importer: str, module: str) -> tuple[tuple[
 
 
 def lookup_stems(language: str, module: str) -> tuple[str, ...]:
-    """The file stems under which the module's files are filed (see ``file_stem``)."""
+    """The file stems under which the module's files are filed (see ``file_stems``)."""
     if language == "go":
         return ()  # matched by folder
     separators = {"python": ".", "rust": "::", "java": "."}.get(language, "/")

@@ -22,7 +22,7 @@ PieceCost = Callable[[ContextPiece], Awaitable[int]]
 
 class StickySelection:
     def __init__(self) -> None:
-        self._chosen: OrderedDict[str, list[tuple[str, str, int, int]]] = OrderedDict()
+        self._chosen: OrderedDict[str, list[ContextPiece]] = OrderedDict()
 
     async def choose(
         self, document: str, ranked: list[ContextPiece], budget: int, cost: PieceCost
@@ -30,8 +30,15 @@ class StickySelection:
         """The pieces for ``document`` in prompt order, and the tokens they take."""
         by_key = {piece.key: piece for piece in ranked}
         previous = self._chosen.get(document, [])
-        kept = [by_key[key] for key in previous if key in by_key]
-        fresh = [piece for piece in ranked if piece.key not in set(previous)]
+        # A piece that stays keeps its old form while its text is the same: a line added
+        # above a definition moves its lines, and the prompt must not change for that.
+        kept = [
+            old if old.text == by_key[old.key].text else by_key[old.key]
+            for old in previous
+            if old.key in by_key
+        ]
+        previous_keys = {old.key for old in previous}
+        fresh = [piece for piece in ranked if piece.key not in previous_keys]
         chosen: list[ContextPiece] = []
         used = 0
         for piece in kept:  # in their old order; past the first misfit, the order would break
@@ -45,14 +52,14 @@ class StickySelection:
             if used + tokens <= budget:
                 chosen.append(piece)
                 used += tokens
-        self._remember(document, [piece.key for piece in chosen])
+        self._remember(document, chosen)
         return chosen, used
 
     def forget(self, document: str) -> None:
         self._chosen.pop(document, None)
 
-    def _remember(self, document: str, keys: list[tuple[str, str, int, int]]) -> None:
-        self._chosen[document] = keys
+    def _remember(self, document: str, pieces: list[ContextPiece]) -> None:
+        self._chosen[document] = pieces
         self._chosen.move_to_end(document)
         while len(self._chosen) > _DOCUMENTS_REMEMBERED:
             self._chosen.popitem(last=False)
