@@ -133,29 +133,13 @@ def _parse(text: str, language: str) -> syntax.Tree:
 
 def error_count(region: Region) -> int:
     """Parse errors of the region (from the shared parse)."""
-    return _count_errors(region.tree.root)
+    return syntax.count_errors(region.tree.root)
 
 
 def error_count_with(region: Region, insertion: str) -> int:
     """Parse errors of the region with ``insertion`` typed at the cursor."""
     text = region.text[: region.offset] + insertion + region.text[region.offset :]
-    return _count_errors(syntax.parse(text, region.language).root)
-
-
-def _count_errors(root: tree_sitter.Node) -> int:
-    """ERROR and MISSING nodes, counted like :func:`quill.syntax.error_count` does; counted
-    here so that the shared tree serves the "before" count without a second parse."""
-    if not root.has_error:
-        return 0
-    count = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
+    return syntax.count_errors(syntax.parse(text, region.language).root)
 
 
 def in_string_or_comment(region: Region) -> bool:

@@ -170,7 +170,11 @@ def parse(text: str, language: str) -> Tree:
 
 def error_count(text: str, language: str) -> int:
     """How many ERROR or MISSING nodes the text has (0: it parses)."""
-    root = parse(text, language).root
+    return count_errors(parse(text, language).root)
+
+
+def count_errors(root: tree_sitter.Node) -> int:
+    """ERROR and MISSING nodes under ``root``, for callers that already hold a tree."""
     if not root.has_error:
         return 0
     count = 0

@@ -110,13 +110,7 @@ class TgiClient:
     async def tokenize(self, text: str) -> int | None:
         """How many tokens the server's own tokenizer makes of ``text``; ``None`` when
         the server has no ``/tokenize`` (vLLM, llama.cpp's server speak other routes)."""
-        self._check_setup()
-        try:
-            response = await self._http.post("/tokenize", json={"inputs": text})
-        except httpx.TimeoutException as error:
-            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
-        except httpx.HTTPError as error:
-            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        response = await self._send("POST", "/tokenize", {"inputs": text})
         if response.status_code in (404, 405):
             return None
         if response.status_code != 200:
@@ -141,13 +135,7 @@ class TgiClient:
         }
         if options.stop:
             payload["stop"] = list(options.stop)
-        self._check_setup()
-        try:
-            response = await self._http.post("/v1/chat/completions", json=payload)
-        except httpx.TimeoutException as error:
-            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
-        except httpx.HTTPError as error:
-            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        response = await self._send("POST", "/v1/chat/completions", payload)
         if response.status_code != 200:
             raise self._http_error(response)
         try:
@@ -231,18 +219,22 @@ class TgiClient:
                 raise self._error(FailureKind.PROTOCOL, f"unexpected event {sse.data!r:.200}")
             yield data
 
+    async def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """One plain request; a server that cannot be reached is a ``ModelServerError``."""
+        self._check_setup()
+        try:
+            return await self._http.request(method, path, json=body)
+        except httpx.TimeoutException as error:
+            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except httpx.HTTPError as error:
+            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+
     def _check_setup(self) -> None:
         if self._setup_error is not None:
             raise self._error(FailureKind.UNREACHABLE, self._setup_error)
 
     async def _get_json(self, path: str) -> dict[str, Any]:
-        self._check_setup()
-        try:
-            response = await self._http.get(path)
-        except httpx.TimeoutException as error:
-            raise self._error(FailureKind.TIMEOUT, type(error).__name__) from error
-        except httpx.HTTPError as error:
-            raise self._error(FailureKind.UNREACHABLE, _describe(error)) from error
+        response = await self._send("GET", path)
         if response.status_code != 200:
             raise self._http_error(response)
         try:
