@@ -229,3 +229,23 @@ def test_quill_prompt_shows_the_prompt_and_why(model_host_url: str, tmp_path: Pa
     assert plain.stdout == shown["prompt"] + "\n"  # the very text, then a line end
     assert "geometry/shapes.py:4-9" in plain.stderr
     assert "imported" in plain.stderr
+
+
+async def test_a_git_ignored_workspace_is_said_to_be_private(
+    start_client: StartClient, model_host_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("vendor/\n")
+    root = _workspace(tmp_path / "vendor" / "project")
+    env = {"QUILL_CACHE_DIR": str(tmp_path / "cache")}
+    client, _ = await start_client({"serverUrl": model_host_url}, PROGRESS, env=env, workspace=root)
+    reports = await _indexed(client)
+    assert reports[-1].message.startswith("0 files")
+    for _ in range(200):  # the warning follows the end of the scan
+        if client.messages:
+            break
+        await asyncio.sleep(0.05)
+    [message] = client.messages
+    assert message.type == types.MessageType.Warning
+    assert str(root) in message.message
+    assert "ignored by git" in message.message

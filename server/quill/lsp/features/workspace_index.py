@@ -18,6 +18,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from quill.context.languages import SUFFIXES
+from quill.gitignore import is_git_ignored
 from quill.workspace_context import WorkspaceContext
 
 if TYPE_CHECKING:  # the protocol imports this module, and the server the protocol
@@ -69,6 +70,19 @@ async def start(ls: QuillLanguageServer) -> None:
         message = "failed"
     if token is not None:
         ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+    _warn_about_ignored_folders(ls, context.folders)
+
+
+def _warn_about_ignored_folders(ls: QuillLanguageServer, folders: list[Path]) -> None:
+    """Say once why a workspace gets no suggestions at all: a folder that an enclosing
+    repository git-ignores (a virtualenv's package, a build folder) is private to Quill,
+    and silence would look like a broken server."""
+    ignored = [str(folder) for folder in folders if is_git_ignored(str(folder / "_"))]
+    if ignored:
+        ls.show_warning(
+            f"Quill: {', '.join(ignored)} is ignored by git, so its files stay out of "
+            "prompts and get no suggestions"
+        )
 
 
 def document_opened(ls: QuillLanguageServer, uri: str) -> None:
