@@ -38,6 +38,7 @@ from pygls.uris import from_fs_path
 from bench_stats import markdown_table, median, percentile, verdict
 from instant_tgi import InstantTgi, instant_tgi
 from sample_tree import DEFAULT_FILES, SampleTree, copy_tree, torch_source
+from typing_replay import type_key
 
 P50_GOAL_MS = 10.0
 P99_GOAL_MS = 50.0
@@ -176,10 +177,6 @@ def pick_file(tree: SampleTree) -> Path:
 # -- the session ----------------------------------------------------------------------
 
 
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 async def measure(
     tree: SampleTree, retyping: Retyping, stub: InstantTgi, work: Path
 ) -> OverheadResult:
@@ -269,19 +266,7 @@ async def _type(client: LanguageClient, retyping: Retyping, stub: InstantTgi) ->
     typing_from = stub.stats.snapshot()
     typing = Typing(first_ms, typing_from.tokenize_calls)
     for version, key in enumerate(retyping.keystrokes, start=2):
-        change = types.TextDocumentContentChangePartial(
-            range=types.Range(position, position), text=key
-        )
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(uri=uri, version=version), [change]
-            )
-        )
-        if "\n" in key:
-            last_line = key.rsplit("\n", 1)[1]
-            position = types.Position(position.line + key.count("\n"), _utf16_length(last_line))
-        else:
-            position = types.Position(position.line, position.character + _utf16_length(key))
+        position = type_key(client, uri, version, position, key)
         before = stub.stats.snapshot()
         round_trip_ms, answered = await _request(
             client, uri, position, types.InlineCompletionTriggerKind.Automatic

@@ -52,6 +52,7 @@ from pygls.lsp.client import LanguageClient
 
 from make_recall_cases import PROJECT, WORKSPACE, copy_workspace
 from running_host import running_host
+from typing_replay import type_key
 
 MIN_LINES, MAX_LINES = 3, 6
 GOAL_REUSE = 0.90
@@ -224,18 +225,7 @@ async def replay(
     await ask(client, uri, position, lines, result)
     after_first = prompt_token_counters(host_url)
     for version, key in enumerate(keys, start=2):
-        change = types.TextDocumentContentChangePartial(
-            range=types.Range(position, position), text=key
-        )
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(uri=uri, version=version), [change]
-            )
-        )
-        if "\n" in key:
-            position = types.Position(position.line + 1, len(key) - 1)
-        else:
-            position = types.Position(position.line, position.character + len(key))
+        position = type_key(client, uri, version, position, key)
         if every == "keystroke" or not _WORD_CHAR.match(key[-1:] or "\n"):
             await ask(client, uri, position, lines, result)
     client.text_document_did_close(
