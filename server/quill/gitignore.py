@@ -22,7 +22,7 @@ def is_git_ignored(path: str) -> bool:
         return False
     specs: list[tuple[Path, GitIgnoreSpec]] = []
     for folder in file.parents:
-        specs.extend((folder, spec) for spec in _specs_in(folder))
+        specs.extend((folder, spec) for spec in specs_in(folder))
         if (folder / ".git").exists():
             break
     else:
@@ -30,7 +30,9 @@ def is_git_ignored(path: str) -> bool:
     return any(spec.match_file(file.relative_to(folder).as_posix()) for folder, spec in specs)
 
 
-def _specs_in(folder: Path) -> list[GitIgnoreSpec]:
+def specs_in(folder: Path) -> list[GitIgnoreSpec]:
+    """The rules a folder itself holds (its ``.gitignore``, and ``.git/info/exclude`` at a
+    repository's root), each parsed once per version of its file."""
     specs = []
     for rules in (folder / ".gitignore", folder / ".git" / "info" / "exclude"):
         try:

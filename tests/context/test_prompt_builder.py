@@ -279,3 +279,19 @@ async def test_imports_not_used_yet_come_in_short_and_stay_put_when_lines_move(
     index.refresh(str(tmp_path / "lib.py"))
     again = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
     assert again.text == first.text
+
+
+async def test_imports_the_code_has_not_used_yet_come_first(tmp_path: Path) -> None:
+    (tmp_path / "lib.py").write_text(
+        "def parse(text):\n    pass\n\n\ndef render(config):\n    pass\n"
+    )
+    path = tmp_path / "main.py"
+    filler = "".join(f"STEP_{n} = {n}\n" for n in range(40))
+    text = f"from lib import render, parse\nOUT = render\n{filler}\n\ndef run(source):\n    x = "
+    path.write_text(text)
+    index = WorkspaceIndex()
+    index.scan([tmp_path])
+    context = PromptContext(ContextSources(index=index), folders=(str(tmp_path),))
+    cursor = Cursor(str(path), "python", text, len(text))
+    prompt = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
+    assert [piece.name for piece in prompt.pieces] == ["parse", "render"]

@@ -149,8 +149,11 @@ def _definitions(
             yield _definition_piece(entry, f"`{name}` is imported and used near the cursor")
     # 2. The rest of what the file imports, in short (signature and first doc line):
     #    first the names the code above has not used yet, the likeliest to come next.
-    written = set(_IDENTIFIER.findall(cursor.prefix[-_WRITTEN_CHARS:]))
-    unused = sorted((name for name in imported if name not in used), key=lambda n: n in written)
+    above = cursor.text[max(0, cursor.offset - _WRITTEN_CHARS) : cursor.offset]
+    unused = sorted(
+        (name for name in imported if name not in used),
+        key=lambda name: _used_in(name, above),
+    )
     for name in unused:
         for entry in imported[name][:1]:
             yield _definition_piece(entry, f"`{name}` is imported by this file", short=True)
@@ -160,6 +163,12 @@ def _definitions(
             continue
         for entry in _best_definitions(cursor, window, index.lookup(name), modules):
             yield _definition_piece(entry, f"`{name}` is used near the cursor")
+
+
+def _used_in(name: str, text: str) -> bool:
+    """Whether ``text`` uses ``name`` beyond the import that binds it: seen twice."""
+    found = re.finditer(rf"\b{re.escape(name)}\b", text)
+    return next(found, None) is not None and next(found, None) is not None
 
 
 def _imported_names(

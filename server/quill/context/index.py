@@ -51,7 +51,6 @@ class WorkspaceIndex:
     def __init__(self, store: SymbolStore | None = None) -> None:
         self.store = store
         self.folders: list[Path] = []
-        self.scanned = threading.Event()  # set once the first scan is over
         self._lock = threading.Lock()
         self._files: dict[str, FileSymbols] = {}
         self._by_name: dict[str, list[IndexedSymbol]] = defaultdict(list)
@@ -100,7 +99,6 @@ class WorkspaceIndex:
         seen = {source.path for source in sources}
         for path in [path for path in self._paths() if path not in seen]:
             self.remove(path)
-        self.scanned.set()
         report = ScanReport(len(sources), len(missing), time.perf_counter() - started)
         log.info(
             "indexed %d files (%d parsed) in %.2f s", report.files, report.parsed, report.seconds

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import posixpath
 
-from quill.context.symbols import Import
-
 _JS_EXTENSIONS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs")
 _JS_LANGUAGES = frozenset({"javascript", "javascriptreact", "typescript", "typescriptreact"})
 
@@ -56,15 +54,6 @@ def lookup_stems(language: str, module: str) -> tuple[str, ...]:
     if language in ("c", "cpp") and parts:
         return (parts[-1].split(".", 1)[0],)
     return tuple(parts[-1:]) if parts else ()
-
-
-def names_and_modules(imported: Import, language: str) -> list[tuple[str, str]]:
-    """(name, module) pairs: where to look each imported name up. For Python's
-    ``from pkg import mod`` the name may itself be a module, so both are tried."""
-    pairs = [(name, imported.module) for name in imported.names if name != "*"]
-    if language == "python":
-        pairs += [(name, f"{imported.module.rstrip('.')}.{name}") for name in imported.names]
-    return pairs
 
 
 def _python(importer: str, module: str) -> tuple[tuple[str, ...], bool]:

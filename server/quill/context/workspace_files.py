@@ -18,6 +18,7 @@ import attrs
 from pathspec import GitIgnoreSpec
 
 from quill.context.languages import language_for_path
+from quill.gitignore import specs_in
 from quill.redaction import is_secret_path
 
 MAX_FILE_BYTES = 1_000_000
@@ -136,14 +137,7 @@ def _ignored(path: Path, rules: _Rules, *, is_dir: bool) -> bool:
 
 
 def _rules_in(folder: Path) -> _Rules:
-    found = []
-    for rules in (folder / ".gitignore", folder / ".git" / "info" / "exclude"):
-        try:
-            text = rules.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        found.append((folder, GitIgnoreSpec.from_lines(text.splitlines())))
-    return tuple(found)
+    return tuple((folder, spec) for spec in specs_in(folder))
 
 
 def _ancestor_rules(root: Path) -> _Rules:

@@ -77,6 +77,7 @@ def _warn_about_ignored_folders(ls: QuillLanguageServer, folders: list[Path]) ->
     """Say once why a workspace gets no suggestions at all: a folder that an enclosing
     repository git-ignores (a virtualenv's package, a build folder) is private to Quill,
     and silence would look like a broken server."""
+    # Rules are matched against files: any file inside the folder stands for it.
     ignored = [str(folder) for folder in folders if is_git_ignored(str(folder / "_"))]
     if ignored:
         ls.show_warning(
