@@ -1,5 +1,6 @@
 """A stand-in TGI server for fault tests only: it stalls, streams slowly or errors on
-purpose, and records what its clients did (a real server proves the features work)."""
+purpose, and records what its clients sent, on every route (a real server proves the
+features work)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,22 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class Received:
+    """One HTTP request as the server got it, whatever its route."""
+
+    method: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+
+    def __str__(self) -> str:
+        headers = "\n".join(f"{name}: {value}" for name, value in self.headers)
+        return f"{self.method} {self.path}?{self.query}\n{headers}\n\n{self.body}"
 
 
 class FakeTgi:
@@ -35,15 +53,21 @@ class FakeTgi:
         self.tokens_sent = 0
         self.streams_started = 0
         self.streams_closed_by_client = 0
-        self.requests: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # the bodies of /generate_stream
+        self.received: list[Received] = []  # every request, on every route
 
-    def app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/info", self._info),
-                Route("/health", self._health),
-                Route("/generate_stream", self._generate_stream, methods=["POST"]),
-            ]
+    def app(self) -> _Recording:
+        return _Recording(
+            Starlette(
+                routes=[
+                    Route("/info", self._info),
+                    Route("/health", self._health),
+                    Route("/generate_stream", self._generate_stream, methods=["POST"]),
+                    Route("/tokenize", self._tokenize, methods=["POST"]),
+                    Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                ]
+            ),
+            self.received,
         )
 
     async def _info(self, request: Request) -> Response:
@@ -51,6 +75,20 @@ class FakeTgi:
 
     async def _health(self, request: Request) -> Response:
         return Response(status_code=200)
+
+    async def _tokenize(self, request: Request) -> Response:
+        """TGI's answer: one entry per token (here, per three characters)."""
+        text = (await request.json())["inputs"]
+        tokens = [
+            {"id": index, "text": text[start : start + 3], "start": start, "stop": start + 3}
+            for index, start in enumerate(range(0, len(text), 3))
+        ]
+        return JSONResponse(tokens)
+
+    async def _chat(self, request: Request) -> Response:
+        await request.json()
+        message = {"role": "assistant", "content": "```python\nx\n```"}
+        return JSONResponse({"choices": [{"index": 0, "message": message}]})
 
     async def _generate_stream(self, request: Request) -> Response:
         self.requests.append(await request.json())
@@ -105,6 +143,47 @@ class FakeTgi:
         except asyncio.CancelledError:
             self.streams_closed_by_client += 1
             raise
+
+
+class _Recording:
+    """ASGI middleware that keeps every request (its body read whole, then replayed to
+    the app), so a test sees all that left the client, not only what a route parsed."""
+
+    def __init__(self, app: Starlette, received: list[Received]) -> None:
+        self._app = app
+        self._received = received
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        self._received.append(
+            Received(
+                method=scope["method"],
+                path=scope["path"],
+                query=scope["query_string"].decode("latin-1"),
+                headers=tuple(
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+                ),
+                body=body.decode("utf-8", "replace"),
+            )
+        )
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # what comes next: a disconnect
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self._app(scope, replay, send)
 
 
 @contextmanager

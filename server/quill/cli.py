@@ -130,6 +130,8 @@ async def _complete(args: argparse.Namespace) -> int:
         options["maxNewTokens"] = args.max_new_tokens
     if not _configure(service, options):
         return 2
+    if (refusal := _refusal(cursor, service)) is not None:
+        return refusal
     context = _workspace(args, cursor.path)
     service.context = context.prompt_context
     try:
@@ -170,8 +172,7 @@ async def _prompt(args: argparse.Namespace) -> int:
     """The prompt for a place in a file, built exactly as a completion builds it."""
     from quill.backends.errors import ModelServerError
     from quill.embedded_host import HostStartError
-    from quill.prompt_builder import build_prompt
-    from quill.prompts import template_for
+    from quill.pipeline import prompt_for
     from quill.service import CompletionService
 
     loaded = _load(args)
@@ -183,16 +184,15 @@ async def _prompt(args: argparse.Namespace) -> int:
     service = CompletionService(show_error=lambda message: None)
     if not _configure(service, options):
         return 2
+    if (refusal := _refusal(cursor, service)) is not None:
+        return refusal
     settings = service.settings
     context = _workspace(args, cursor.path)
     try:
         report = await context.scan(in_process=True)
         endpoint = await service.endpoints.get(settings)
         info = await endpoint.info()
-        template = template_for(settings.prompt_format, info.model_id)
-        prompt = await build_prompt(
-            cursor, template, settings, info, endpoint.tokens, context.prompt_context
-        )
+        prompt = await prompt_for(cursor, endpoint, settings, context.prompt_context)
     except (ModelServerError, HostStartError) as error:
         print(f"quill: {error}", file=sys.stderr)
         return 2
@@ -256,6 +256,21 @@ def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:
     language = language_for_path(resolved) or path.suffix.lstrip(".")
     options: dict[str, object] = {"serverUrl": args.server_url, "deadlineMs": CLI_DEADLINE_MS}
     return Cursor(resolved, language, text, offset), options
+
+
+def _refusal(cursor: Cursor, service: CompletionService) -> int | None:
+    """Exit status 1, after saying why, for a place whose code is never sent to a model
+    (the gate every completion passes; see ``quill.file_window``)."""
+    from quill.file_window import shared_window
+    from quill.redaction import NotShared
+
+    settings = service.settings
+    try:
+        shared_window(cursor, settings.max_prefix_chars, settings.max_suffix_chars)
+    except NotShared as reason:
+        print(f"quill: nothing is sent to a model from here: {reason}", file=sys.stderr)
+        return 1
+    return None
 
 
 def _configure(service: CompletionService, options: dict[str, object]) -> bool:

@@ -11,7 +11,7 @@ from quill.action_prompts import ModelCall, Prompter, prompter_for
 from quill.backends.tgi import GenerationOptions
 from quill.model_endpoint import ModelEndpoint
 from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
-from quill.redaction import is_private_path, redact
+from quill.redaction import check_shareable
 
 log = logging.getLogger(__name__)
 
@@ -20,17 +20,10 @@ async def prompter_of(endpoint: ModelEndpoint) -> Prompter:
     return prompter_for((await endpoint.info()).model_id)
 
 
-class NotShared(Exception):
-    """The text is from a secret file or holds credentials: it is not sent to a model."""
-
-
 async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) -> str:
     """The model's answer to ``call`` about the file at ``path`` (cancelling the caller
-    closes the stream). Secrets are never sent, and not redacted either: an edit computed
-    from redacted text would write the placeholder into the user's code."""
-    texts = [call.prompt, *(content for _, content in call.messages)]
-    if is_private_path(path) or any(redact(text) != text for text in texts):
-        raise NotShared("Quill: this code holds secrets (or is a secret file): not sent")
+    closes the stream). Raises ``NotShared`` for private code (see ``check_shareable``)."""
+    check_shareable(path, [call.prompt, *(content for _, content in call.messages)])
     started = time.perf_counter()
     if call.messages:
         text = await _chat(endpoint, call)

@@ -21,7 +21,7 @@ from quill.model_endpoint import ModelEndpoint
 from quill.postprocess import choose_extent, postprocess, stop_sequences
 from quill.prompt_builder import PromptContext, build_prompt
 from quill.prompts import Prompt, template_for
-from quill.redaction import is_private_path
+from quill.redaction import NotShared
 from quill.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,14 @@ async def suggest(
     """One suggestion for the cursor (its text empty when the model had nothing that
     fits), or ``None`` where nothing should be asked at all."""
     started = time.perf_counter()
-    if is_private_path(cursor.path):
-        return None  # secret or git-ignored files never go to a model server
     extent = choose_extent(cursor)
     if extent is None:
         return None
-    info = await endpoint.info()
-    template = template_for(settings.prompt_format, info.model_id)
-    prompt = await build_prompt(cursor, template, settings, info, endpoint.tokens, context)
+    try:
+        prompt = await prompt_for(cursor, endpoint, settings, context)
+    except NotShared as reason:
+        log.debug("no suggestion: %s", reason)
+        return None
     stops = stop_sequences(extent) + prompt.stop
     options = GenerationOptions(
         max_new_tokens=settings.max_new_tokens,
@@ -74,6 +74,20 @@ async def suggest(
         (time.perf_counter() - started) * 1000, len(text),
     )  # fmt: skip
     return Suggestion(text, prompt, model_ms)
+
+
+async def prompt_for(
+    cursor: Cursor,
+    endpoint: ModelEndpoint,
+    settings: Settings,
+    context: PromptContext | None = None,
+) -> Prompt:
+    """The prompt for ``cursor`` in the format the model server's model wants. Raises
+    ``NotShared`` for a private file or a cursor inside a credential (see
+    ``quill.file_window``)."""
+    info = await endpoint.info()
+    template = template_for(settings.prompt_format, info.model_id)
+    return await build_prompt(cursor, template, settings, info, endpoint.tokens, context)
 
 
 async def generate_until_stop(

@@ -1,5 +1,9 @@
 """The prompt for a cursor: context and file window, fitted to a budget of real tokens.
 
+The file's own text comes only from ``quill.file_window.shared_window``, already
+redacted, so every count sent to the server's ``/tokenize`` is of text that may leave
+the process; the cursor's full buffer is read only to rank context, which stays here.
+
 The budget is the smaller of the ``promptTokens`` setting and what the server accepts
 (``max_input_tokens``, and ``max_total_tokens`` less the tokens to generate). The
 context takes at most half of it; the text after the cursor at most a fifth; the text
@@ -21,16 +25,8 @@ from quill.context.candidates import ContextPiece, ContextSources, Window, rank_
 from quill.context.selection import StickySelection
 from quill.context.tokens import TokenCounter
 from quill.cursor import Cursor
-from quill.prompts import (
-    WINDOW_STEP_CHARS,
-    Prompt,
-    PromptParts,
-    Template,
-    anchored_window_start,
-    lay_out,
-    piece_text,
-    suffix_window,
-)
+from quill.file_window import shared_window
+from quill.prompts import WINDOW_STEP_CHARS, Prompt, PromptParts, Template, lay_out, piece_text
 from quill.settings import Settings
 
 # Tokens kept free for what the template adds (FIM tokens, the file's path, a chat
@@ -67,21 +63,21 @@ async def build_prompt(
     counter: TokenCounter,
     context: PromptContext | None = None,
 ) -> Prompt:
+    """Raises ``NotShared`` (before anything is counted) where nothing may be sent."""
+    window = shared_window(cursor, settings.max_prefix_chars, settings.max_suffix_chars)
     budget = prompt_budget(settings, info)
     available = budget - (_CHAT_RESERVE_TOKENS if template.chat else _RESERVE_TOKENS)
     suffix = ""
     if template.uses_suffix:
-        suffix = await _fit_suffix(suffix_window(cursor, settings.max_suffix_chars), counter,
-                                   available // _SUFFIX_SHARE)  # fmt: skip
+        suffix = await _fit_suffix(window.suffix, counter, available // _SUFFIX_SHARE)
     suffix_tokens = await counter.count(suffix)
-    start = anchored_window_start(cursor.text, cursor.offset, settings.max_prefix_chars)
 
     pieces: list[ContextPiece] = []
     context_tokens = 0
     paths = PathNames(context.folders if context else (), cursor.path)
     if context is not None:
-        window = _window_lines(cursor, start, suffix)
-        ranked = rank_candidates(cursor, window, context.sources)
+        lines = _window_lines(cursor, window.start, suffix)
+        ranked = rank_candidates(cursor, lines, context.sources)
 
         async def cost(piece: ContextPiece) -> int:
             return await counter.count(
@@ -93,12 +89,12 @@ async def build_prompt(
         )
 
     start, prefix_tokens = await _fit_prefix(
-        cursor, start, counter, available - context_tokens - suffix_tokens
+        window.prefix, counter, available - context_tokens - suffix_tokens
     )
     parts = PromptParts(
         path=paths.name(cursor.path),
         language=cursor.language_id,
-        prefix=cursor.text[start : cursor.offset],
+        prefix=window.prefix[start:],
         suffix=suffix,
         pieces=tuple(pieces),
         piece_paths=tuple(paths.name(piece.path) for piece in pieces),
@@ -117,12 +113,10 @@ async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:
     return suffix
 
 
-async def _fit_prefix(
-    cursor: Cursor, start: int, counter: TokenCounter, limit: int
-) -> tuple[int, int]:
-    """The latest anchored window start at or after ``start`` whose text fits
-    ``limit`` tokens, and its token count."""
-    text, end = cursor.text, cursor.offset
+async def _fit_prefix(text: str, counter: TokenCounter, limit: int) -> tuple[int, int]:
+    """The earliest start in ``text`` (the window before the cursor), moved on in whole
+    steps from a line start, whose rest fits ``limit`` tokens; and its token count."""
+    start, end = 0, len(text)
     while True:
         tokens = await _count_window(text, start, end, counter)
         if tokens <= limit or start >= end:

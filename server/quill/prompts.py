@@ -165,9 +165,10 @@ def suffix_window(cursor: Cursor, max_chars: int) -> str:
 
 
 def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
-    """The prompt for ``template``: stable things first, the cursor last. Credentials in
-    any of the text never reach the model server (see quill.redaction)."""
-    prefix, suffix = redact(parts.prefix), redact(parts.suffix)
+    """The prompt for ``template``: stable things first, the cursor last. The prefix and
+    suffix come redacted (from ``quill.redaction.shareable_cursor``); pieces are redacted
+    by ``piece_text``, which their token counts use too."""
+    prefix, suffix = parts.prefix, parts.suffix
     context = "".join(
         piece_text(template, parts.language, path, piece)
         for path, piece in zip(parts.piece_paths, parts.pieces, strict=True)

@@ -29,9 +29,3 @@ def test_fill_in_the_middle_layout() -> None:
     prompt = lay_out(TEMPLATES["starcoder"], "psm", parts)
     assert prompt.text == "<fim_prefix>def f():\n    <fim_suffix>return 1\n<fim_middle>"
     assert "<|endoftext|>" in prompt.stop
-
-
-def test_credentials_never_reach_the_prompt() -> None:
-    key = "AKIA" + "ABCDEFGHIJKLMNOP"
-    parts = PromptParts("t.py", "python", prefix=f"KEY = '{key}'\nx = ", suffix="")
-    assert key not in lay_out(TEMPLATES["prefix"], "psm", parts).text

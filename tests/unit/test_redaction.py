@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quill.redaction import REDACTED, is_secret_path, redact
+from quill.redaction import REDACTED, NotShared, check_shareable, is_secret_path, redact
 
 # Planted secrets (fakes of the real shapes; none of them is a live credential).
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -53,10 +53,23 @@ def test_every_planted_credential_is_redacted() -> None:
 
 
 def test_a_private_key_cut_by_the_window_is_redacted_to_the_end() -> None:
-    assert redact("x = 1\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg") == f"x = 1\n{REDACTED}"
+    redacted = redact("x = 1\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg")
+    assert redacted == f"x = 1\n{REDACTED}\n"  # the placeholder keeps the key's lines
 
 
 def test_ordinary_code_is_unchanged() -> None:
     code = "def login(password: str) -> bool:\n    token = make_token(password)\n    return True\n"
     assert redact(code) == code
     assert redact("key = 'ab'") == "key = 'ab'"  # too short to be a secret
+
+
+@pytest.mark.parametrize("path", ["/w/.env", "/w/.git/config", "/home/u/.ssh/id_rsa"])
+def test_model_calls_about_private_files_are_refused(path: str) -> None:
+    with pytest.raises(NotShared, match="secret or git-ignored"):
+        check_shareable(path, ["x = 1\n"])
+
+
+def test_model_calls_with_credentials_are_refused_not_redacted() -> None:
+    check_shareable("/w/app.py", ["def f():\n    return 1\n"])
+    with pytest.raises(NotShared, match="holds secrets"):
+        check_shareable("/w/app.py", ["def f():\n", f"    key = '{HF}'\n"])

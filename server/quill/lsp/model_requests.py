@@ -14,7 +14,7 @@ from quill.backends.errors import ModelServerError
 from quill.embedded_host import HostStartError
 from quill.lsp.features.progress import progress
 from quill.lsp.language_server import QuillLanguageServer
-from quill.model_calls import NotShared
+from quill.redaction import NotShared
 
 # Generous: a CPU model may write tests for a minute; the client can always cancel.
 ACTION_DEADLINE_S = 120.0

@@ -25,7 +25,8 @@ from quill.backends.errors import ModelServerError
 from quill.embedded_host import HostStartError
 from quill.lsp.language_server import QuillLanguageServer
 from quill.lsp.snapshot import cursor_at
-from quill.model_calls import NotShared, prompter_of, run_model_call
+from quill.model_calls import prompter_of, run_model_call
+from quill.redaction import NotShared
 
 log = logging.getLogger(__name__)
 
