@@ -1,15 +1,9 @@
-"""The workspace index: built once, kept on disk, updated file by file, and never lost to
-a broken cache (corrupt, deleted, full disk, two writers)."""
+"""The workspace index: built once, kept on disk, updated file by file. (The store's own
+faults, a corrupt, deleted or full store and two writers, are in test_store.py.)"""
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-import threading
 from pathlib import Path
-
-import diskcache
-import pytest
 
 from quill.context.index import WorkspaceIndex
 from quill.context.store import SymbolStore
@@ -88,66 +82,6 @@ def test_updates_follow_buffers_saves_and_deletions(tmp_path: Path) -> None:
     (root / "shop" / "new.py").write_text("def fresh():\n    pass\n")
     index.refresh(str(root / "shop" / "new.py"))
     assert index.lookup("fresh")
-
-
-def test_a_corrupt_store_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    root = _project(tmp_path / "ws")
-    store_dir = tmp_path / "store"
-    WorkspaceIndex(SymbolStore(store_dir)).scan([root])
-    (store_dir / "cache.db").write_bytes(b"this is not a database" * 100)
-    with caplog.at_level(logging.WARNING):
-        index = WorkspaceIndex(SymbolStore(store_dir))
-        report = index.scan([root])
-    assert report.parsed == 6
-    assert index.lookup("net_price")
-    assert "rebuilding" in caplog.text
-    assert WorkspaceIndex(SymbolStore(store_dir)).scan([root]).parsed == 0  # usable again
-
-
-def test_a_store_deleted_while_in_use_costs_nothing(tmp_path: Path) -> None:
-    import shutil
-
-    root = _project(tmp_path / "ws")
-    store = SymbolStore(tmp_path / "store")
-    index = WorkspaceIndex(store)
-    index.scan([root])
-    shutil.rmtree(tmp_path / "store")
-    (root / "shop" / "extra.py").write_text("def extra():\n    pass\n")
-    index.refresh(str(root / "shop" / "extra.py"))
-    assert index.lookup("extra")
-    assert WorkspaceIndex(SymbolStore(tmp_path / "store")).scan([root]).files == 7
-
-
-def test_a_full_disk_leaves_the_index_in_memory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def full(*args: object, **kwargs: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
-
-    monkeypatch.setattr(diskcache.Cache, "set", full)
-    root = _project(tmp_path / "ws")
-    with caplog.at_level(logging.WARNING):
-        index = WorkspaceIndex(SymbolStore(tmp_path / "store"))
-        report = index.scan([root])
-    assert report.files == 6
-    assert index.lookup("net_price")
-    assert caplog.text.count("cannot be saved") == 1  # said once, not once a file
-
-
-def test_two_windows_sharing_one_store_both_finish(tmp_path: Path) -> None:
-    root = _project(tmp_path / "ws")
-    for n in range(60):
-        (root / f"mod_{n}.py").write_text(f"def function_{n}():\n    return {n}\n")
-    indexes = [WorkspaceIndex(SymbolStore(tmp_path / "store")) for _ in range(2)]
-    threads = [threading.Thread(target=index.scan, args=([root],)) for index in indexes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    for index in indexes:
-        assert len(index) == 66
-        assert index.lookup("function_59")
-    assert WorkspaceIndex(SymbolStore(tmp_path / "store")).scan([root]).parsed == 0
 
 
 def test_a_name_re_exported_by_a_package_resolves_to_its_definition(tmp_path: Path) -> None:
