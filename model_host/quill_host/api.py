@@ -73,6 +73,8 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
 
     async def tokenize(request: Request) -> Response:
         body = await parse_body(request, TokenizeRequest)
+        # Here on the loop, beside a running generation, not queued behind it in the worker:
+        # engines keep tokenizing safe for that (see `quill_host.engines.base`).
         spans = engine.token_spans(body.inputs)
         return JSONResponse([span.model_dump() for span in spans])
 

@@ -1,11 +1,16 @@
 """One generation at a time per engine, a bounded line of waiters, and prompt cancellation.
 
-The engine is blocking and not thread-safe, so it runs in a single worker thread and requests
-take turns. Tokens cross from that thread to the event loop through an asyncio queue. The
-asyncio side never waits for the engine to notice a cancellation: leaving `generation()` (client
-gone, task cancelled) sets a flag the engine checks before every token, and the slot is released
-by the worker thread's completion itself, so the next request starts as soon as the engine has
-really stopped and no exit path can leak the slot.
+Generating is blocking and not thread-safe (it drives the model's one KV cache), so every
+`generate` runs in a single worker thread and requests take turns. Tokenizing is not queued
+there: `/tokenize` calls the engine's tokenizer on the event loop, beside a running generation,
+which engines allow (see `quill_host.engines.base`); queued behind a generation, a token count
+would wait for the whole answer.
+
+Tokens cross from the worker to the event loop through an asyncio queue. The asyncio side never
+waits for the engine to notice a cancellation: leaving `generation()` (client gone, task
+cancelled) sets a flag the engine checks before every token, and the slot is released by the
+worker thread's completion itself, so the next request starts as soon as the engine has really
+stopped and no exit path can leak the slot.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ _Item = GeneratedToken | HostError | None
 
 
 class Scheduler:
-    """Serialises access to one engine for many concurrent HTTP requests."""
+    """Serialises the generations of many concurrent HTTP requests on one engine."""
 
     def __init__(self, engine: Engine, max_queue: int = 16) -> None:
         self._engine = engine

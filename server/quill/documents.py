@@ -67,8 +67,9 @@ class Document:
         """String index of an LSP position.
 
         A character past the end of its line means the line's end, as LSP specifies.
-        A line past the end of the document is an error for requests (``strict``) and
-        the end of the text for edits, where clients use it to mean "to the end".
+        A line past the end of the document raises :class:`PositionOutOfRange`. Edits never
+        get here with such a line: :meth:`apply` takes it as the end of the text, which is
+        what clients mean by it ("to the end").
         """
         if position.line >= self.line_count:
             raise PositionOutOfRange(

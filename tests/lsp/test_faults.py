@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 from lsprotocol import types
@@ -17,9 +18,9 @@ from tests.conftest import STATS, STATS_URI, StartClient, inline_params, open_do
 from tests.fake_tgi import FakeTgi, closed_port_url, serve_fake_tgi
 
 
-async def _wait_for(condition: object, timeout_s: float = 5.0) -> None:
+async def _wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
 
@@ -81,6 +82,8 @@ async def test_a_newer_request_supersedes_and_stops_the_older(start_client: Star
             client.text_document_inline_completion_async(inline_params(automatic=True))
         )
         await _wait_for(lambda: fake.streams_started == 1)
+        fake.behaviour = "ok"  # the next stream answers "xxx" at once; the older one stays slow
+        started = time.monotonic()
         newer = asyncio.ensure_future(
             client.text_document_inline_completion_async(inline_params(automatic=True))
         )
@@ -89,7 +92,14 @@ async def test_a_newer_request_supersedes_and_stops_the_older(start_client: Star
         assert not older_result.items  # answered at once, empty: it was superseded
         await _wait_for(lambda: fake.streams_closed_by_client == 1)
         await _wait_for(lambda: fake.streams_started == 2)
-        await newer
+        # The newer request is not caught up in the older one's end: it gets its own answer,
+        # well before the deadline.
+        newer_result = await newer
+        assert time.monotonic() - started < 1.5
+        assert newer_result is not None
+        [item] = newer_result.items
+        assert item.insert_text == "xxx"
+        assert not client.messages
 
 
 async def test_cancel_request_closes_the_model_stream(start_client: StartClient) -> None:
@@ -151,7 +161,9 @@ async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
         result = await client.text_document_inline_completion_async(inline_params())
         assert time.monotonic() - started < 1.0  # not at the deadline: the client stopped
         assert result is not None
-        assert all(len(str(item.insert_text)) <= 8 for item in result.items)
+        # The stand-in streams one "x" per token: the answer is exactly the first eight.
+        [item] = result.items
+        assert item.insert_text == "x" * 8
         await _wait_for(lambda: fake.streams_closed_by_client == 1)
         assert not client.messages
 

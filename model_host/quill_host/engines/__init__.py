@@ -68,9 +68,6 @@ ENGINES: Mapping[str, EngineFactory] = MappingProxyType(
 )
 """Every engine by its `--engine` name."""
 
-AUTO_ORDER: tuple[str, ...] = ("llama.cpp",)
-"""What `--engine auto` tries, best first (a CUDA engine will come before llama.cpp)."""
-
 
 def engine_names() -> list[str]:
     """The choices `--engine` accepts."""
@@ -78,10 +75,13 @@ def engine_names() -> list[str]:
 
 
 def create_engine(name: str, options: EngineOptions) -> Engine:
-    """Build the engine `name` (or the first that `auto` can use) for `options`."""
+    """Build the engine `name` for `options`.
+
+    `auto` goes by the model's form, not by the hardware: a Hugging Face directory gets
+    transformers (the only engine that reads one), a `.gguf` file llama.cpp, GPU or not.
+    """
     if name == "auto":
-        # Only transformers reads a model directory; otherwise the first in line.
-        name = "transformers" if options.model.is_hf_directory else AUTO_ORDER[0]
+        name = "transformers" if options.model.is_hf_directory else "llama.cpp"
     if name == "llama.cpp" and options.model.is_hf_directory:
         raise ModelNotFound(
             f"llama.cpp loads .gguf files, not the directory {options.model.path}; "

@@ -1,8 +1,18 @@
 """The engine interface: what the scheduler and the HTTP layer may ask of a model.
 
-An engine owns one model and its KV cache. It is not thread-safe: the scheduler calls it from one
-worker thread at a time, so engines keep no locks. `generate` is blocking and yields token by
-token, so the caller can stream and can stop it between any two tokens.
+An engine owns one model and its KV cache. Generating is not thread-safe: the scheduler runs
+`generate` in one worker thread, one request at a time, so engines keep no locks. `generate` is
+blocking and yields token by token, so the caller can stream and can stop it between any two
+tokens.
+
+Tokenizing must stay safe beside a running generation, on another thread: `/tokenize` answers on
+the event loop while the worker generates, because the language server counts tokens on its
+completion path and a count queued behind a generation would wait for the whole answer. So
+`tokenize`, `token_piece`, `is_special` and `token_spans` touch only the vocabulary (and caches of
+it), never the KV cache or sampling state. llama.cpp tokenizes against its read-only vocabulary,
+with work buffers of each call's own (its tokenizer tests run it from many threads at once); a
+Hugging Face fast tokenizer encodes in Rust through shared references once its settings are
+fixed, which the transformers engine's first `tokenize`, at load, does.
 """
 
 from __future__ import annotations
@@ -61,7 +71,10 @@ class Engine(ABC):
 
     @abstractmethod
     def tokenize(self, text: str) -> list[int]:
-        """The token ids the model would see for `text`, with the BOS token if it adds one."""
+        """The token ids the model would see for `text`, with the BOS token if it adds one.
+
+        Called from the event loop while `generate` may be running: see the module's note.
+        """
 
     @abstractmethod
     def token_piece(self, token: int) -> bytes:
