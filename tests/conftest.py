@@ -24,6 +24,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 STATS = (FIXTURES / "stats.py").read_text() + "    "
 STATS_URI = "file:///project/stats.py"
 STATS_BODY = types.Position(line=STATS.count("\n"), character=4)
+# A place where any language model goes on the same way (it counts on), for tests that need
+# *a* suggestion to check plumbing (a range, an encoding, an edit applied in an editor):
+# they must not depend on what a small model happens to write about real code.
+COUNTING = "digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, "
+COUNTING_URI = "file:///project/digits.py"
+COUNTING_END = types.Position(line=0, character=len(COUNTING))
 
 
 START_TIMEOUT_S = 60.0

@@ -15,8 +15,8 @@ session({ debounceMs = 0, maxNewTokens = 32 }, function(quill, bufnr, client, re
     return quill.status ~= nil
   end, 50) and quill.status or vim.NIL
 
-  -- The cursor at the end of the last line (the indented, empty body of a function), as
-  -- in insert mode: past the last character, where normal mode cannot put it.
+  -- The cursor at the end of the last line, as in insert mode: past the last character,
+  -- where normal mode cannot put it.
   local last = vim.api.nvim_buf_line_count(bufnr)
   local line = vim.api.nvim_buf_get_lines(bufnr, last - 1, last, true)[1]
   local params = {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import STATS
+from tests.conftest import COUNTING
 
 REPO = Path(__file__).parents[2]
 PLUGIN = REPO / "editors" / "neovim"
@@ -66,9 +66,9 @@ def test_nvim_is_0_11() -> None:
 
 @pytest.mark.model
 def test_completion_in_a_real_neovim(tmp_path: Path, model_host_url: str) -> None:
-    source = tmp_path / "project" / "stats.py"
+    source = tmp_path / "project" / "digits.py"
     source.parent.mkdir()
-    source.write_text(STATS)
+    source.write_text(COUNTING)  # where the model's words are known: it counts on
     result = _run_script(COMPLETION_SCRIPT, source, model_host_url)
     assert "error" not in result, result.get("error")
     assert result["filetype"] == "python"
@@ -78,17 +78,16 @@ def test_completion_in_a_real_neovim(tmp_path: Path, model_host_url: str) -> Non
     assert result["keymap_desc"] == "Quill: complete now"
     assert result["status_after_start"] == {"state": "ready"}
 
-    last_line = STATS.count("\n")
-    cursor = {"line": last_line, "character": len("    ")}
+    cursor = {"line": 0, "character": len(COUNTING)}
     assert result["position"] == cursor
     [item] = result["items"]
     edit = item["textEdit"]
-    assert edit["newText"].strip(), item
+    assert edit["newText"].startswith("15"), item
     # Nothing typed on the line yet: the edit inserts at the cursor.
     assert edit["range"] == {"start": cursor, "end": cursor}
     assert result["status_after_completion"] == {"state": "ready"}
     # Accepting the item puts the model's text at the cursor and leaves the rest alone.
-    assert result["text_after"] == STATS + edit["newText"]
+    assert result["text_after"] == COUNTING + edit["newText"]
 
 
 def test_checkhealth_has_no_error(tmp_path: Path, model_host_url: str) -> None:

@@ -5,10 +5,19 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
+from pytest_lsp import LanguageClient
 
-from tests.conftest import STATS, STATS_BODY, STATS_URI, StartClient, inline_params, open_document
-
-# The empty body line of standard_deviation, after its indentation (0-based).
+from tests.conftest import (
+    COUNTING,
+    COUNTING_END,
+    COUNTING_URI,
+    STATS,
+    STATS_URI,
+    StartClient,
+    inline_params,
+    open_document,
+)
+from tests.host_metrics import generations_after_counting, generations_asked
 
 
 def _options(url: str, **extra: object) -> dict[str, object]:
@@ -32,41 +41,42 @@ async def test_inline_completion_gives_text_at_the_cursor(
     start_client: StartClient, model_host_url: str
 ) -> None:
     client, _ = await start_client(_options(model_host_url))
-    open_document(client, STATS_URI, STATS)
-    result = await client.text_document_inline_completion_async(inline_params())
+    open_document(client, COUNTING_URI, COUNTING)
+    result = await client.text_document_inline_completion_async(
+        inline_params(COUNTING_URI, COUNTING_END)
+    )
     assert isinstance(result, types.InlineCompletionList)
     [item] = result.items
     assert isinstance(item.insert_text, str)
-    assert item.insert_text.strip()
-    assert item.range == types.Range(STATS_BODY, STATS_BODY)
-    # The body is indented already: the suggestion continues it, not the indentation.
-    assert not item.insert_text.startswith((" ", "\t"))
+    assert item.insert_text.startswith("15")  # counting on: any model's next words
+    assert item.range == types.Range(COUNTING_END, COUNTING_END)
 
 
 async def test_completion_item_edits_from_the_word_being_typed(
     start_client: StartClient, model_host_url: str
 ) -> None:
     client, _ = await start_client(_options(model_host_url))
-    text = STATS + "ret"
-    open_document(client, STATS_URI, text)
-    end = types.Position(STATS_BODY.line, len("    ret"))
+    text = COUNTING + "15, 1"
+    open_document(client, COUNTING_URI, text)
+    end = types.Position(0, len(text))
     result = await client.text_document_completion_async(
-        types.CompletionParams(text_document=types.TextDocumentIdentifier(STATS_URI), position=end)
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(COUNTING_URI), position=end
+        )
     )
     assert isinstance(result, types.CompletionList)
     assert result.is_incomplete
     [item] = result.items
     edit = item.text_edit
     assert isinstance(edit, types.TextEdit)
-    assert edit.range == types.Range(STATS_BODY, end)
-    assert edit.new_text.startswith("ret")
-    assert len(edit.new_text) > len("ret")
+    assert edit.range == types.Range(types.Position(0, len(text) - 1), end)  # the word "1"
+    assert edit.new_text.startswith("16")  # the word typed, and what the model added
 
 
 async def test_ranges_follow_the_negotiated_encoding(
     start_client: StartClient, model_host_url: str
 ) -> None:
-    line = 'print("😀 naïve café:", '
+    line = f'print("😀 naïve café:", {COUNTING.removeprefix("digits = [")}'
     text = f"def greet(name):\n    {line}"
     expected = {
         types.PositionEncodingKind.Utf8: len(f"    {line}".encode()),
@@ -102,12 +112,24 @@ async def test_disabled_answers_empty_without_asking_the_model(
 ) -> None:
     client, _ = await start_client(_options(model_host_url, enable=False))
     open_document(client, STATS_URI, STATS)
+    asked_before = await generations_asked(model_host_url)
     result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     assert not result.items
+    assert await _last_prompt(client) is None  # no prompt was even built
+    # The host counts a request when its answer ends: give a stray one time to show.
+    assert await generations_after_counting(model_host_url) == asked_before
+
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"quill": {"enable": True}})
     )
     result = await client.text_document_inline_completion_async(inline_params())
-    assert result is not None
-    assert len(result.items) == 1
+    assert result is not None  # answered (what the model wrote is not the point here)
+    assert await _last_prompt(client) is not None
+    assert await generations_after_counting(model_host_url) == asked_before + 1
+
+
+async def _last_prompt(client: LanguageClient) -> object:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="quill.lastPrompt")
+    )

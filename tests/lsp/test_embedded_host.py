@@ -1,5 +1,9 @@
 """With no model server configured, ``quill serve`` starts the embedded host itself, and
-a second editor window finds and shares it."""
+a second editor window finds and shares it.
+
+Whether a completion reached the host is read from the host's own counters, not from
+what the model wrote: these tests are about which process answers, not about the text.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,15 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.conftest import STATS, STATS_URI, StartClient, inline_params, open_document
+from tests.conftest import (
+    COUNTING,
+    COUNTING_END,
+    COUNTING_URI,
+    StartClient,
+    inline_params,
+    open_document,
+)
+from tests.host_metrics import generations_after_counting
 
 
 @pytest.fixture
@@ -24,10 +36,18 @@ def cache_dir(tmp_path: Path) -> Iterator[Path]:
         os.kill(json.loads(registry.read_text())["pid"], signal.SIGTERM)
 
 
-async def _complete(client: object) -> types.InlineCompletionList | None:
-    return await client.text_document_inline_completion_async(  # type: ignore[attr-defined,no-any-return]
-        inline_params()
+async def _complete(client: object) -> None:
+    """Open the counting document and ask for a completion; it must be answered."""
+    open_document(client, COUNTING_URI, COUNTING)  # type: ignore[arg-type]
+    result = await client.text_document_inline_completion_async(  # type: ignore[attr-defined]
+        inline_params(COUNTING_URI, COUNTING_END)
     )
+    assert isinstance(result, types.InlineCompletionList)
+
+
+def _host_url(cache_dir: Path) -> str:
+    url: str = json.loads((cache_dir / "host.json").read_text())["url"]
+    return url
 
 
 async def test_the_embedded_host_is_started_once_and_shared(
@@ -37,20 +57,16 @@ async def test_the_embedded_host_is_started_once_and_shared(
     # The first completion waits for the model to load, so give it a long deadline.
     options = {"deadlineMs": 60_000, "maxNewTokens": 16}
     first, _ = await start_client(options, env=env)
-    open_document(first, STATS_URI, STATS)
-    result = await _complete(first)
-    assert result is not None
-    assert result.items
+    await _complete(first)
     record = json.loads((cache_dir / "host.json").read_text())
     assert record["url"].startswith("http://127.0.0.1:")
     assert cache_dir.stat().st_mode & 0o777 == 0o700
+    assert await generations_after_counting(record["url"]) == 1  # the model was asked there
 
     second, _ = await start_client(options, env=env)
-    open_document(second, STATS_URI, STATS)
-    result = await _complete(second)
-    assert result is not None
-    assert result.items
+    await _complete(second)
     assert json.loads((cache_dir / "host.json").read_text()) == record  # the same host
+    assert await generations_after_counting(record["url"]) == 2  # and it answered both
 
 
 def _hosts_using(registry: Path) -> int:
@@ -73,11 +89,9 @@ async def test_two_windows_starting_together_share_one_host(
     options = {"deadlineMs": 60_000, "maxNewTokens": 8}
     first, _ = await start_client(options, env=env)  # both start the host at `initialized`
     second, _ = await start_client(options, env=env)
-    for client in (first, second):
-        open_document(client, STATS_URI, STATS)
-    results = await asyncio.gather(_complete(first), _complete(second))
-    assert all(result is not None and result.items for result in results)
+    await asyncio.gather(_complete(first), _complete(second))
     assert _hosts_using(cache_dir / "host.json") == 1
+    assert await generations_after_counting(_host_url(cache_dir)) == 2  # both asked the one
 
 
 async def test_a_corrupt_registry_and_loosened_cache_directory_are_repaired(
@@ -87,9 +101,7 @@ async def test_a_corrupt_registry_and_loosened_cache_directory_are_repaired(
     cache_dir.chmod(0o755)  # loosened by someone: put back to private
     options = {"deadlineMs": 60_000, "maxNewTokens": 8}
     client, _ = await start_client(options, env={"QUILL_CACHE_DIR": str(cache_dir)})
-    open_document(client, STATS_URI, STATS)
-    result = await _complete(client)
-    assert result is not None
-    assert result.items
-    assert json.loads((cache_dir / "host.json").read_text())["url"].startswith("http://")
+    await _complete(client)
+    assert _host_url(cache_dir).startswith("http://")
     assert cache_dir.stat().st_mode & 0o777 == 0o700
+    assert await generations_after_counting(_host_url(cache_dir)) == 1

@@ -51,8 +51,7 @@ async def test_a_completion_goes_working_then_ready(
     assert received == [{"state": "ready"}]
     open_document(client, STATS_URI, STATS)
     result = await client.text_document_inline_completion_async(_inline())
-    assert isinstance(result, types.InlineCompletionList)
-    assert result.items
+    assert isinstance(result, types.InlineCompletionList)  # whatever the model wrote
     await _until(lambda: len(received) == 3)
     assert received[1:] == [{"state": "working"}, {"state": "ready"}]
 

@@ -1,0 +1,34 @@
+"""What the real host says it was asked (its Prometheus ``/metrics``): how plumbing tests
+prove a model call happened, or did not, without depending on what the model wrote."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+GENERATION_ROUTES = frozenset({"/", "/generate", "/generate_stream", "/v1/completions"})
+"""The host's routes that ask the model (the others tokenize, describe or count)."""
+COUNTED_WITHIN_S = 0.3
+"""Ample time for the host to count a request, which it does once the answer has ended."""
+
+
+async def generations_asked(url: str) -> float:
+    """Generation requests the host has answered so far, from its Prometheus counter."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "quill_host_requests_total"
+        and sample.labels["route"] in GENERATION_ROUTES
+    )
+
+
+async def generations_after_counting(url: str) -> float:
+    """``generations_asked`` once a request that just ended has surely been counted."""
+    await asyncio.sleep(COUNTED_WITHIN_S)
+    return await generations_asked(url)
