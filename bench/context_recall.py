@@ -1,11 +1,18 @@
 """Recall of the context engine: does the prompt hold the definition the next line needs?
 
-Each case (see ``make_recall_cases.py``: pip's own files, cut just before a line that uses
-a name imported from another file of pip) is turned into a prompt by
-``quill.prompt_builder.build_prompt`` with the prefix-only template of the packaged model,
-at each budget, two ways:
+Three sets of cases (see ``make_recall_cases.py``), each reported on its own, because they
+say different things:
 
-  context      the workspace index over a copy of the ``pip`` package folder (the
+  tuning      pip's own files: the ranking was tuned on these, so this is its best case
+  held-out    torch.fx's files, which nobody tuned on: how well the tuning carries over
+  unwritten   torch.fx again, the needed name's import taken out of the text before the
+              cursor (code written first, the import after): what is left when the import
+              block does not already name what comes next
+
+Each case is turned into a prompt by ``quill.prompt_builder.build_prompt`` with the
+prefix-only template of the packaged model, at each budget, two ways:
+
+  context      the workspace index over a copy of the set's package folder (the
                workspace folder; the only open buffer is the current file, cut at the
                cursor), as ``quill serve`` builds it
   file only    the current file alone (``context=None``): the baseline
@@ -16,16 +23,17 @@ are counted by the real model's tokenizer: the embedded host is started for the 
 its ``/tokenize`` is used. The goal: recall at 2,048 tokens of at least 80%.
 
 Each miss with context at the largest budget gets a reason: the definition is not in the
-index; the file's import is not resolved to the defining file (a re-export through a
-package's ``__init__.py``); it is no candidate because a piece of the same file that
-overlaps it came first, or because the candidate list was full before it; or it was
-ranked (at the rank shown) but did not fit the budget.
+index; the import is not there before the cursor (the unwritten set); the file's import is
+not resolved to the defining file (a re-export through a package's ``__init__.py``); it is
+no candidate because a piece of the same file that overlaps it came first, or because the
+candidate list was full before it; or it was ranked (at the rank shown) but did not fit
+the budget.
 
-    python bench/context_recall.py [--cases bench/data/recall_cases.jsonl]
-                                   [--budgets 1024 2048] [--show-misses 20]
+    python bench/context_recall.py [--sets tuning held-out unwritten]
+                                   [--budgets 1024 2048] [--show-misses 10]
 
-Without a cases file for the installed pip (another version moves the lines), the cases
-are rebuilt with the builder's defaults, in memory.
+A set whose cases file no longer matches its source (another torch, say) is drawn again
+in memory with the builder's defaults, and the report says so.
 """
 
 from __future__ import annotations
@@ -40,14 +48,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from make_recall_cases import (
-    DEFAULT_OUT,
-    WORKSPACE,
-    RecallCase,
-    build_cases,
-    copy_workspace,
-    read_cases,
-)
+from make_recall_cases import CASE_SETS, CaseSet, RecallCase, cursor_text, describe, load_cases
 from quill.backends.tgi import ServerInfo, TgiClient
 from quill.context.candidates import ContextPiece, Window, rank_candidates
 from quill.context.snippets import Buffer
@@ -57,6 +58,7 @@ from quill.prompt_builder import PromptContext, build_prompt
 from quill.prompts import TEMPLATES, Prompt, anchored_window_start
 from quill.settings import Settings
 from quill.workspace_context import WorkspaceContext
+from recall_sources import SourceTree
 from running_host import running_host
 
 GOAL_BUDGET = 2048
@@ -88,35 +90,10 @@ class Tally:
         return f"{100 * self.recall():.1f}% ({self.hits}/{len(self.outcomes)})"
 
 
-def load_cases(path: Path) -> list[RecallCase]:
-    """The cases of ``path`` if they still match the installed pip, else fresh ones."""
-    if path.is_file():
-        cases = read_cases(path)
-        if all(_still_valid(case) for case in cases):
-            return cases
-        print(f"{path} does not match the installed pip: cases rebuilt in memory")
-    return build_cases(count=200, per_file=3, seed=0)
-
-
-def _still_valid(case: RecallCase) -> bool:
-    """Whether the installed pip still has the case's line and definition where it says."""
-    try:
-        lines = (WORKSPACE / case.file).read_text(encoding="utf-8").splitlines()
-        definition = (WORKSPACE / case.definition_file).read_text(encoding="utf-8").splitlines()
-        return (
-            lines[case.line - 1].strip() == case.line_text
-            and definition[case.definition_line - 1].strip() == case.definition_text
-        )
-    except (OSError, IndexError):
-        return False
-
-
 def cursor_for(case: RecallCase, root: Path) -> Cursor:
-    """The file cut just before the case's line, the cursor after that line's indentation."""
-    path = root / case.file
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    text = "".join(lines[: case.line - 1]) + lines[case.line - 1][: case.column - 1]
-    return Cursor(str(path), "python", text, len(text))
+    """The case's text before the cursor, the cursor at its end."""
+    text = cursor_text(case, root)
+    return Cursor(str(root / case.file), "python", text, len(text))
 
 
 def covers_definition(piece: ContextPiece, case: RecallCase, root: Path) -> bool:
@@ -139,9 +116,10 @@ def judge(prompt: Prompt, case: RecallCase, root: Path) -> Outcome:
 
 def miss_reason(workspace: WorkspaceContext, cursor: Cursor, case: RecallCase) -> str:
     """Why the definition is not in the prompt, as far as the index and ranking tell:
-    not indexed; the file's import of it not resolved to the defining file (a re-export);
-    ranked but over the budget; or resolved yet no candidate, because a piece of the
-    same file that overlaps it came first, or because the candidate list was full."""
+    not indexed; not imported before the cursor (the unwritten set); the file's import of
+    it not resolved to the defining file (a re-export); ranked but over the budget; or
+    resolved yet no candidate, because a piece of the same file that overlaps it came
+    first, or because the candidate list was full."""
     index = workspace.index
     defining = str(workspace.folders[0] / case.definition_file)
     line = case.definition_line - 1
@@ -159,6 +137,8 @@ def miss_reason(workspace: WorkspaceContext, cursor: Cursor, case: RecallCase) -
             return f"ranked #{rank} ({piece.reason}), did not fit"
     symbols = index.symbols_of(cursor.path)
     imports = [item for item in symbols.imports if case.symbol in item.names] if symbols else []
+    if not imports and case.import_removed is not None:
+        return "not imported before the cursor, and not found another way"
     if not any(
         entry.path == defining
         for item in imports
@@ -186,6 +166,9 @@ def _defined_name(case: RecallCase) -> str:
 
 @dataclass
 class Results:
+    case_set: CaseSet
+    source: SourceTree
+    cases: list[RecallCase]
     root: Path  # the workspace folder (the copy)
     indexed_files: int
     index_seconds: float
@@ -194,33 +177,41 @@ class Results:
     build_seconds: list[float]
 
 
-async def run(cases: list[RecallCase], budgets: list[int], show_misses: int) -> None:
+async def run(case_sets: list[CaseSet], budgets: list[int], show_misses: int) -> None:
+    loaded = [(case_set, *load_cases(case_set)) for case_set in case_sets]
     with running_host() as host:
         client = TgiClient(host.url)
         try:
             info = await client.info()
             counter = TokenCounter(client.tokenize)
-            with tempfile.TemporaryDirectory() as scratch:
-                results = await measure(cases, budgets, info, counter, Path(scratch))
+            results = []
+            for case_set, source, cases in loaded:
+                with tempfile.TemporaryDirectory() as scratch:
+                    measured = await measure(
+                        case_set, source, cases, budgets, counter, info, Path(scratch)
+                    )
+                    results.append(measured)
         finally:
             await client.aclose()
-    print_report(cases, budgets, info, results, show_misses)
+    print_report(results, budgets, info, show_misses)
 
 
 async def measure(
+    case_set: CaseSet,
+    source: SourceTree,
     cases: list[RecallCase],
     budgets: list[int],
-    info: ServerInfo,
     counter: TokenCounter,
+    info: ServerInfo,
     scratch: Path,
 ) -> Results:
-    root = copy_workspace(scratch / "src")
+    root = source.copy_workspace(scratch / "src")
     open_buffers: list[Buffer] = []
     workspace = WorkspaceContext([root], lambda: open_buffers, scratch / "store")
     scan = await workspace.scan()
     context: PromptContext = workspace.prompt_context
     results = Results(
-        root, scan.files, scan.seconds,
+        case_set, source, cases, root, scan.files, scan.seconds,
         {(budget, mode): Tally() for budget in budgets for mode in ("context", "file")}, [], [],
     )  # fmt: skip
     for version, case in enumerate(cases, 1):
@@ -248,43 +239,54 @@ async def measure(
 
 
 def print_report(
-    cases: list[RecallCase],
-    budgets: list[int],
-    info: ServerInfo,
-    results: Results,
-    show_misses: int,
+    results: list[Results], budgets: list[int], info: ServerInfo, show_misses: int
 ) -> None:
-    print(
-        f"{len(cases)} cases in {len({case.file for case in cases})} files; workspace "
-        f"{results.root} (a copy of {WORKSPACE}; {results.indexed_files} files indexed in "
-        f"{results.index_seconds:.1f} s); model {info.model_id}; prompt built in "
-        f"{1000 * statistics.median(results.build_seconds):.0f} ms (median, tokens counted "
-        "at the host)"
-    )
+    print(f"model {info.model_id}; tokens counted at the host; prefix-only prompts")
     print()
-    print("| budget (tokens) | recall, context | recall, current file only | mean prompt tokens"
-          " (context) | mean pieces | goal |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- |")
-    for budget in budgets:
-        with_context = results.tallies[budget, "context"]
-        alone = results.tallies[budget, "file"]
-        tokens = statistics.mean(outcome.prompt_tokens for outcome in with_context.outcomes)
-        pieces = statistics.mean(outcome.pieces for outcome in with_context.outcomes)
-        goal = ""
-        if budget == GOAL_BUDGET:
-            met = with_context.recall() >= GOAL_RECALL
-            goal = f"≥ {100 * GOAL_RECALL:.0f}%: {'met' if met else 'NOT met'}"
-        print(
-            f"| {budget:,} | {with_context.cell()} | {alone.cell()} | {tokens:.0f} "
-            f"| {pieces:.1f} | {goal} |"
+    print("| cases | budget (tokens) | recall, context | recall, current file only "
+          "| mean prompt tokens (context) | mean pieces | goal |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for result in results:
+        files = len({case.file for case in result.cases})
+        name = (
+            f"{result.case_set.title}: {len(result.cases)} cases in {files} files "
+            f"of {result.source.package} {result.source.version}"
         )
+        for budget in budgets:
+            with_context = result.tallies[budget, "context"]
+            alone = result.tallies[budget, "file"]
+            tokens = statistics.mean(outcome.prompt_tokens for outcome in with_context.outcomes)
+            pieces = statistics.mean(outcome.pieces for outcome in with_context.outcomes)
+            goal = ""
+            if budget == GOAL_BUDGET:
+                met = with_context.recall() >= GOAL_RECALL
+                goal = f"≥ {100 * GOAL_RECALL:.0f}%: {'met' if met else 'NOT met'}"
+            print(
+                f"| {name} | {budget:,} | {with_context.cell()} | {alone.cell()} "
+                f"| {tokens:.0f} | {pieces:.1f} | {goal} |"
+            )
+    for result in results:
+        print_details(result, budgets, show_misses)
+
+
+def print_details(result: Results, budgets: list[int], show_misses: int) -> None:
+    source = result.source
+    print()
+    print(f"## {result.case_set.title}: {describe(result.cases)}")
+    if source.note:
+        print(source.note)
+    print(
+        f"workspace {result.root} (a copy of {source.root}"
+        f"{' (' + ', '.join(source.copied) + ' only)' if source.copied else ''}; "
+        f"{result.indexed_files} files indexed in {result.index_seconds:.1f} s); prompt built "
+        f"in {1000 * statistics.median(result.build_seconds):.0f} ms (median)"
+    )
     text_only = {
-        budget: sum(outcome.by_text_only for outcome in results.tallies[budget, "context"].outcomes)
+        budget: sum(outcome.by_text_only for outcome in result.tallies[budget, "context"].outcomes)
         for budget in budgets
     }
-    print()
     print(f"hits through the prompt text only (no covering piece): {text_only}")
-    misses = results.misses
+    misses = result.misses
     reexported = [case for case, _ in misses if case.reexported]
     print(
         f"misses at {max(budgets):,} tokens: {len(misses)} "
@@ -308,12 +310,13 @@ def _reason_kind(reason: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--sets", nargs="+", choices=list(CASE_SETS), default=list(CASE_SETS))
     parser.add_argument("--budgets", type=int, nargs="+", default=[1024, 2048])
-    parser.add_argument("--show-misses", type=int, default=20, help="misses listed, at most")
+    parser.add_argument("--show-misses", type=int, default=10, help="misses listed per set")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(run(load_cases(args.cases), sorted(args.budgets), args.show_misses))
+    case_sets = [CASE_SETS[name] for name in args.sets]
+    asyncio.run(run(case_sets, sorted(args.budgets), args.show_misses))
 
 
 if __name__ == "__main__":

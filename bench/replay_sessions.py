@@ -1,6 +1,6 @@
 """Real editing sessions replayed through ``quill serve`` against the embedded host.
 
-A session is cut from real code, pip's own (``pip/_internal`` of the installed pip): in a
+A session is cut from real code, pip's own (``pip/_internal``; see the end): in a
 function body, a block of 3 to 6 whole lines (consecutive statements) is taken out and
 typed back in, the way an editor sends it: the document is opened with an empty,
 indented line where the block was, then one incremental ``didChange`` per keystroke
@@ -9,7 +9,7 @@ auto-indent does). A ``textDocument/inlineCompletion`` (trigger kind Automatic,
 ``debounceMs`` 0) is sent once the document is opened and after each keystroke that ends
 a word (any character other than a letter, digit or ``_``; ``--every keystroke`` asks
 after every keystroke), each answered before the next keystroke. The workspace folder is
-a copy of the ``pip`` package folder (the installed one may lie in a git checkout that
+a copy of the ``pip`` package folder (an installed one may lie in a git checkout that
 ignores it, pyenv's, and Quill never sends ignored files to a model), indexed before the
 first session starts (``$/progress`` end).
 
@@ -20,14 +20,31 @@ Measured:
                  from the host's ``/metrics`` before and after (goal: at least 90%)
   first line     how often the suggestion's first line equals the rest of the current
                  line as the author wrote it (requests where that rest is not blank)
+  host work      the generation requests the host saw, those the client closed before
+                 their first token, and the seconds spent on them (``host_counters.py``)
 
     python bench/replay_sessions.py [--sessions 8] [--seed 0] [--every word|keystroke]
-                                    [--budget-s 420] [--verbose]
+                                    [--budget-s 420] [--verbose] [--pace wait|human]
 
 Sessions run in order until all are done or ``--budget-s`` seconds have gone by (a
 session once started runs to its end). The 8 default sessions (225 requests) took 3 min
 of replay (3.5 min in all) on an idle 2-core machine; with other processes busy on it,
 llama.cpp slows down several times over, fewer sessions run, and the report says how many.
+
+``--pace human`` types the same sessions as a person does instead: a key every ``--key-ms``
+(80) ms, a request after every keystroke, not awaited, the server's own debounce and
+deadline (the settings' defaults; see ``paced_typing.py``). Almost every request is then
+superseded, or cancelled with ``--cancel-previous`` (as VS Code does); the report counts
+each outcome, the latency of the answers from their keystroke, how often a line start
+(the request right after Enter) got a suggestion before the next key, and the host's work:
+prompt tokens of finished generations computed and reused, and the generation requests
+the client abandoned.
+
+    python bench/replay_sessions.py --pace human [--key-ms 80] [--enter-pause-ms 0]
+                                    [--cancel-previous]
+
+Sessions are cut from pip 23.2.1, the tuning source of ``recall_sources.py`` (the
+installed pip when that version is not found), so they stay the same on every machine.
 """
 
 from __future__ import annotations
@@ -46,21 +63,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from make_recall_cases import PROJECT, WORKSPACE, copy_workspace
+from host_counters import Counts, difference, generations_cell, host_counters, reuse_cell, total
+from paced_typing import Pace, PacedResult, opened_document, report_paced, type_session
+from quill.settings import Settings
+from recall_sources import SourceTree, pip_source
 from running_host import running_host
 from typing_replay import type_key
 
 MIN_LINES, MAX_LINES = 3, 6
 GOAL_REUSE = 0.90
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
-_METRIC = re.compile(r'^quill_host_prompt_tokens_total\{source="(\w+)"\} ([0-9.e+]+)$', re.M)
-
-Counts = dict[str, float]  # prompt tokens at the host: {"reused": …, "computed": …}
-_SOURCES = ("reused", "computed")
 # Where a prompt first changed (see ``note_change``): in a context piece of the file being
 # edited, in a piece of another file, in the file window, or only in the text just typed.
 _PARTS = ("piece of this file", "piece of another file", "window", "typed")
@@ -100,7 +115,7 @@ class SessionResult:
 # -- choosing the sessions ---------------------------------------------------------------
 
 
-def blocks_in(path: Path) -> list[Session]:
+def blocks_in(source: SourceTree, path: Path) -> list[Session]:
     """Every block of 3 to 6 lines of consecutive statements in a function body (the
     docstring left out), in ASCII (so character offsets are UTF-16 positions too)."""
     text = path.read_text(encoding="utf-8")
@@ -124,19 +139,19 @@ def blocks_in(path: Path) -> list[Session]:
                     break
                 block = "".join(lines[first.lineno - 1 : end])
                 if span >= MIN_LINES and block.isascii() and block.endswith("\n"):
-                    relative = path.relative_to(WORKSPACE).as_posix()
+                    relative = path.relative_to(source.root).as_posix()
                     found.append(Session(relative, first.lineno - 1, block))
     return found
 
 
-def choose_sessions(count: int, seed: int) -> list[Session]:
+def choose_sessions(source: SourceTree, count: int, seed: int) -> list[Session]:
     """One block from each of ``count`` files, drawn with ``seed``."""
     rng = random.Random(seed)
-    files = sorted(PROJECT.rglob("*.py"))
+    files = sorted(source.project.rglob("*.py"))
     rng.shuffle(files)
     sessions = []
     for path in files:
-        blocks = blocks_in(path)
+        blocks = blocks_in(source, path)
         if blocks:
             sessions.append(rng.choice(blocks))
         if len(sessions) == count:
@@ -208,22 +223,17 @@ async def replay(
     client: ReplayClient, host_url: str, root: Path, session: Session, every: str
 ) -> SessionResult:
     result = SessionResult(session)
-    start = prompt_token_counters(host_url)
+    start = host_counters(host_url)
     path = root / session.file
-    original = path.read_text(encoding="utf-8")
-    lines = original.splitlines(keepends=True)
     indent, keys = keystrokes(session.block)
-    before = "".join(lines[: session.first_line])
-    after = "".join(lines[session.first_line + session.block.count("\n") :])
+    text, lines = opened_document(path, session.first_line, session.block, indent)
     uri = path.as_uri()
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri, "python", 1, before + indent + "\n" + after)
-        )
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
     )
     position = types.Position(session.first_line, len(indent))
     await ask(client, uri, position, lines, result)
-    after_first = prompt_token_counters(host_url)
+    after_first = host_counters(host_url)
     for version, key in enumerate(keys, start=2):
         position = type_key(client, uri, version, position, key)
         if every == "keystroke" or not _WORD_CHAR.match(key[-1:] or "\n"):
@@ -231,7 +241,7 @@ async def replay(
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
     )
-    end = prompt_token_counters(host_url)
+    end = host_counters(host_url)
     result.reused = difference(end, start)
     result.warm_reused = difference(end, after_first)
     return result
@@ -315,32 +325,24 @@ def note_change(result: SessionResult, text: str) -> None:
     result.changed_chars[part] += len(text) - same
 
 
-def prompt_token_counters(url: str) -> Counts:
-    """The host's prompt tokens so far (it counts a generation once it has finished)."""
-    text = httpx.get(f"{url}/metrics", timeout=10).text
-    counts = {"reused": 0.0, "computed": 0.0}
-    counts.update({source: float(value) for source, value in _METRIC.findall(text)})
-    return counts
+@dataclass(frozen=True)
+class Mode:
+    """How the sessions are typed: each answer awaited, or at a human pace."""
+
+    every: str  # "word" | "keystroke": when the awaited requests are made
+    pace: Pace | None  # a human pace instead (a request per keystroke, none awaited)
+
+    def initialization_options(self, host_url: str) -> dict[str, object]:
+        if self.pace is not None:
+            return {"serverUrl": host_url}  # the server's own debounce and deadline
+        return {"serverUrl": host_url, "debounceMs": 0, "deadlineMs": 30_000}
 
 
-def difference(after: Counts, before: Counts) -> Counts:
-    return {source: after[source] - before.get(source, 0.0) for source in after}
-
-
-def total(counts: list[Counts]) -> Counts:
-    return {source: sum(count.get(source, 0.0) for count in counts) for source in _SOURCES}
-
-
-def reuse_cell(counts: Counts) -> str:
-    """The reused share of prompt tokens, and of how many."""
-    tokens = counts["reused"] + counts["computed"]
-    share = 100 * counts["reused"] / tokens if tokens else 0.0
-    return f"{share:.1f}% of {tokens:,.0f}"
-
-
-async def run(sessions: list[Session], every: str, verbose: bool, budget_s: float) -> None:
+async def run(
+    source: SourceTree, sessions: list[Session], mode: Mode, verbose: bool, budget_s: float
+) -> None:
     with running_host() as host, tempfile.TemporaryDirectory() as scratch:
-        root = copy_workspace(Path(scratch) / "src")
+        root = source.copy_workspace(Path(scratch) / "src")
         client = ReplayClient(verbose)
         env = {**os.environ, "QUILL_CACHE_DIR": f"{scratch}/cache"}  # a fresh index store
         await client.start_io(
@@ -353,33 +355,33 @@ async def run(sessions: list[Session], every: str, verbose: bool, budget_s: floa
                         window=types.WindowClientCapabilities(work_done_progress=True)
                     ),
                     workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
-                    initialization_options={
-                        "serverUrl": host.url,
-                        "debounceMs": 0,
-                        "deadlineMs": 30_000,
-                    },
+                    initialization_options=mode.initialization_options(host.url),
                 )
             )
             client.initialized(types.InitializedParams())
             started = time.perf_counter()
             await asyncio.wait_for(client.indexed.wait(), timeout=300)
             print(
-                f"workspace {root} (a copy of {WORKSPACE}) indexed in "
-                f"{time.perf_counter() - started:.1f} s: {client.index_message}"
+                f"workspace {root} (a copy of {source.root}{source.note and '; ' + source.note}) "
+                f"indexed in {time.perf_counter() - started:.1f} s: {client.index_message}"
             )
-            results = []
+            results: list[SessionResult] = []
+            paced: list[PacedResult] = []
             replay_started = time.perf_counter()
             for session in sessions:
                 if time.perf_counter() - replay_started > budget_s:
                     print(f"  time budget of {budget_s:.0f} s spent: the other sessions skipped")
                     break
                 session_started = time.perf_counter()
-                results.append(await replay(client, host.url, root, session, every))
-                latencies = results[-1].latencies_ms
+                if mode.pace is not None:
+                    paced.append(await type_paced(client, host.url, root, session, mode.pace))
+                    requests, reuse = len(paced[-1].requests), reuse_cell(paced[-1].host)
+                else:
+                    results.append(await replay(client, host.url, root, session, mode.every))
+                    requests, reuse = len(results[-1].latencies_ms), reuse_cell(results[-1].reused)
                 print(
-                    f"  {session.name}: {len(latencies)} requests in "
-                    f"{time.perf_counter() - session_started:.0f} s, p50 "
-                    f"{_percentile(latencies, 50):.0f} ms, reused {reuse_cell(results[-1].reused)}",
+                    f"  {session.name}: {requests} requests in "
+                    f"{time.perf_counter() - session_started:.0f} s, reused {reuse}",
                     flush=True,
                 )
             seconds = time.perf_counter() - replay_started
@@ -387,9 +389,32 @@ async def run(sessions: list[Session], every: str, verbose: bool, budget_s: floa
             client.exit(None)
         finally:
             await client.stop()
-    report(results, every, seconds)
+    if mode.pace is not None:
+        report_paced(paced, mode.pace, _server_timing(), seconds)
+    else:
+        report(results, mode.every, seconds)
     for message in sorted(set(client.messages)):
         print(f"shown to the user {client.messages.count(message)} times: {message}")
+
+
+async def type_paced(
+    client: ReplayClient, host_url: str, root: Path, session: Session, pace: Pace
+) -> PacedResult:
+    path = root / session.file
+    indent, keys = keystrokes(session.block)
+    text, lines = opened_document(path, session.first_line, session.block, indent)
+    start = types.Position(session.first_line, len(indent))
+    return await type_session(
+        client, host_url, path.as_uri(), text, start, keys, lines, pace, session.name
+    )
+
+
+def _server_timing() -> str:
+    defaults = Settings()
+    return (
+        f"the server's defaults: debounceMs {defaults.debounce_ms}, "
+        f"deadlineMs {defaults.deadline_ms}"
+    )
 
 
 def report(results: list[SessionResult], every: str, seconds: float) -> None:
@@ -434,6 +459,10 @@ def report(results: list[SessionResult], every: str, seconds: float) -> None:
             reuse_cell(total([result.warm_reused for result in results])),
         ),
         (
+            "host: generation requests (closed early), seconds spent on them",
+            generations_cell(total([result.reused for result in results])),
+        ),
+        (
             "prompt characters after a request's first change (to compute again), by where "
             "it changed: a piece of the file being edited / a piece of another file / "
             "the file window / only the text typed",
@@ -474,13 +503,32 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", choices=("word", "keystroke"), default="word")
+    parser.add_argument(
+        "--pace",
+        choices=("wait", "human"),
+        default="wait",
+        help="wait: each answer awaited, debounce 0 (default); human: see --key-ms",
+    )
+    parser.add_argument("--key-ms", type=float, default=80, help="human pace: between keys")
+    parser.add_argument(
+        "--enter-pause-ms", type=float, default=0, help="human pace: a pause after each Enter"
+    )
+    parser.add_argument(
+        "--cancel-previous",
+        action="store_true",
+        help="human pace: cancel the unanswered request at each keystroke, as VS Code does",
+    )
     parser.add_argument("--verbose", action="store_true", help="print every suggestion")
     parser.add_argument(
         "--budget-s", type=float, default=420, help="start no session after this long"
     )
     args = parser.parse_args()
-    sessions = choose_sessions(args.sessions, args.seed)
-    asyncio.run(run(sessions, args.every, args.verbose, args.budget_s))
+    source = pip_source()
+    sessions = choose_sessions(source, args.sessions, args.seed)
+    pace = None
+    if args.pace == "human":
+        pace = Pace(args.key_ms, args.enter_pause_ms, args.cancel_previous, Settings().deadline_ms)
+    asyncio.run(run(source, sessions, Mode(args.every, pace), args.verbose, args.budget_s))
 
 
 if __name__ == "__main__":
