@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 GENERATION_ROUTES = frozenset({"/", "/generate", "/generate_stream", "/v1/completions"})
 """The host's routes that ask the model (the others tokenize, describe or count)."""
@@ -16,15 +17,19 @@ COUNTED_WITHIN_S = 0.3
 
 async def generations_asked(url: str) -> float:
     """Generation requests the host has answered so far, from its Prometheus counter."""
+    return sum(sample.value for sample in await _generation_requests(url))
+
+
+async def tokens_of_finished_generations(url: str) -> float:
+    """Tokens the host generated in generations that ran to their end: a generation the
+    client stopped adds nothing here (the host counts tokens when an answer finishes)."""
     async with httpx.AsyncClient(base_url=url) as http:
         response = await http.get("/metrics")
-    assert response.status_code == 200
     return sum(
         sample.value
         for family in text_string_to_metric_families(response.text)
         for sample in family.samples
-        if sample.name == "quill_host_requests_total"
-        and sample.labels["route"] in GENERATION_ROUTES
+        if sample.name == "quill_host_generated_tokens_total"
     )
 
 
@@ -32,3 +37,16 @@ async def generations_after_counting(url: str) -> float:
     """``generations_asked`` once a request that just ended has surely been counted."""
     await asyncio.sleep(COUNTED_WITHIN_S)
     return await generations_asked(url)
+
+
+async def _generation_requests(url: str) -> list[Sample]:
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    return [
+        sample
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "quill_host_requests_total"
+        and sample.labels["route"] in GENERATION_ROUTES
+    ]

@@ -139,9 +139,10 @@ async def _complete(args: argparse.Namespace) -> int:
         suggestion = await service.complete(cursor.path, cursor, debounce=False)
     finally:
         context.close()
-        await service.endpoints.aclose()
+        await service.aclose()
     for message in errors:
         print(message, file=sys.stderr)
+    prompt = suggestion.prompt if suggestion else None
     if args.json:
         print(
             json.dumps(
@@ -151,10 +152,8 @@ async def _complete(args: argparse.Namespace) -> int:
                     "column": args.column,
                     "completion": suggestion.text if suggestion else "",
                     "model_ms": round(suggestion.model_ms, 1) if suggestion else None,
-                    "prompt_tokens": suggestion.prompt.tokens if suggestion else None,
-                    "context": [_piece_json(piece) for piece in suggestion.prompt.pieces]
-                    if suggestion
-                    else [],
+                    "prompt_tokens": prompt.tokens if prompt else None,
+                    "context": [_piece_json(piece) for piece in prompt.pieces] if prompt else [],
                 }
             )
         )
@@ -254,7 +253,11 @@ def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:
         return 2
     resolved = str(path.resolve())
     language = language_for_path(resolved) or path.suffix.lstrip(".")
-    options: dict[str, object] = {"serverUrl": args.server_url, "deadlineMs": CLI_DEADLINE_MS}
+    options: dict[str, object] = {
+        "serverUrl": args.server_url,
+        "deadlineMs": CLI_DEADLINE_MS,
+        "lookAhead": False,  # one request: nothing comes next to prepare for
+    }
     return Cursor(resolved, language, text, offset), options
 
 

@@ -20,6 +20,7 @@ class ModelEndpoint:
         self.client = TgiClient(url, api_token, ca_bundle=ca_bundle)
         self.tokens = TokenCounter(self.client.tokenize)
         self._info: ServerInfo | None = None
+        self.answered = False  # a completion has come back from it (its cache is warm)
 
     async def info(self) -> ServerInfo:
         if self._info is None:
@@ -52,6 +53,11 @@ class EndpointProvider:
                 await self._close_current()
                 self._endpoint = current = ModelEndpoint(*wanted)
             return current
+
+    @property
+    def starting(self) -> bool:
+        """Whether the embedded host is being started (loading its model) right now."""
+        return self._host_start is not None and not self._host_start.done()
 
     def start_embedded_host(self) -> asyncio.Task[str]:
         """Start (or join) the embedded host's start-up without waiting for it."""

@@ -9,6 +9,7 @@ module only strings them together and says how long each took.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from contextlib import aclosing
 
@@ -33,7 +34,7 @@ MAX_STOP_SEQUENCES = 4
 @attrs.frozen
 class Suggestion:
     text: str
-    prompt: Prompt
+    prompt: Prompt | None  # None when no model was asked (a suggestion already made)
     model_ms: float
 
 
@@ -64,7 +65,8 @@ async def suggest(
     if prompt.messages:
         raw = await chat_completion(endpoint, prompt, cursor, settings)
     else:
-        raw = await generate_until_stop(endpoint.client, prompt.text, options, stops)
+        budget_s = settings.predict_ms / 1000
+        raw = await generate_lines(endpoint.client, prompt.text, options, stops, budget_s)
     model_ms = (time.perf_counter() - model_started) * 1000
     text = postprocess(raw, cursor, extent, stops)
     log.info(
@@ -90,18 +92,63 @@ async def prompt_for(
     return await build_prompt(cursor, template, settings, info, endpoint.tokens, context)
 
 
-async def generate_until_stop(
-    client: TgiClient, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
+async def warm(
+    cursor: Cursor,
+    endpoint: ModelEndpoint,
+    settings: Settings,
+    context: PromptContext | None = None,
+) -> None:
+    """Have the model server compute the prompt for ``cursor`` into its KV cache, so the
+    suggestions that follow reuse it. One token is generated: servers refuse zero, and one
+    costs a single decode step after the prefill."""
+    prompt = await prompt_for(cursor, endpoint, settings, context)
+    options = GenerationOptions(max_new_tokens=1)
+    if prompt.messages:
+        messages = [{"role": role, "content": content} for role, content in prompt.messages]
+        await endpoint.client.chat(messages, options)
+    else:
+        await generate_until_stop(endpoint.client, prompt.text, options, ())
+
+
+async def generate_lines(
+    client: TgiClient,
+    prompt: str,
+    options: GenerationOptions,
+    stops: tuple[str, ...],
+    budget_s: float,
 ) -> str:
-    """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
-    some stops (or get only the first four) must not keep generating for nothing."""
+    """The streamed answer, ended by a stop sequence or by the time budget: once
+    ``budget_s`` is spent (counted from the request, prefill included), the answer is
+    the complete lines generated so far and the stream is closed, so the model stops.
+
+    A block is not paid for up front: its first lines arrive within the budget, and the
+    rest comes with the next suggestion. The first line is always finished, though, as
+    half a line is no suggestion; the request's deadline bounds that wait.
+    """
     text = ""
+    started = time.perf_counter()
     async with aclosing(client.generate_stream(prompt, options)) as tokens:
         async for token in tokens:
             text += token
             if any(stop in text for stop in stops):
                 break
+            if time.perf_counter() - started >= budget_s and (end := _complete_lines_end(text)):
+                return text[:end]
     return text
+
+
+def _complete_lines_end(text: str) -> int:
+    """Where the complete lines of ``text`` end (0 while no line with code is complete)."""
+    end = text.rfind("\n")
+    return end if end > 0 and text[:end].strip() else 0
+
+
+async def generate_until_stop(
+    client: TgiClient, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
+) -> str:
+    """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
+    some stops (or get only the first four) must not keep generating for nothing."""
+    return await generate_lines(client, prompt, options, stops, math.inf)
 
 
 async def chat_completion(

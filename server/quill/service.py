@@ -3,23 +3,33 @@
 A newer request for the same document supersedes the older one (its model call is
 cancelled, which closes its HTTP stream), every request is answered within the deadline,
 and a model server that fails is reported once per outage, not once per keystroke.
+
+The model is asked as little and as early as possible: typed-through and accepted
+suggestions are answered from ``SuggestionCache`` without a model call, and a document's
+prompt is prefilled ("warmed") on the model server when it is opened and when typing
+starts in it, so the first suggestion there does not pay for a cold prompt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Literal
+
+import attrs
 
 from quill.backends.errors import FailureKind, ModelServerError
 from quill.cursor import Cursor
 from quill.embedded_host import HostStartError
 from quill.model_endpoint import EndpointProvider, ModelEndpoint
-from quill.pipeline import Suggestion, suggest
+from quill.pipeline import Suggestion, suggest, warm
 from quill.prompt_builder import PromptContext
 from quill.prompts import Prompt
-from quill.settings import Settings
+from quill.redaction import NotShared
+from quill.settings import Settings, camel_case
+from quill.suggestion_cache import MadeSuggestion, SuggestionCache
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +38,13 @@ log = logging.getLogger(__name__)
 PROBE_FIRST_DELAY_S = 0.1
 PROBE_MAX_DELAY_S = 0.8
 
-# What the editor's status bar shows (the ``quill/status`` notification).
-StatusState = Literal["ready", "working", "error", "disabled"]
+# A document whose prompt the model server has not seen for this long is warmed again when
+# typing starts in it: by then its sequence has likely left the server's cache.
+WARM_AGAIN_AFTER_S = 60.0
+
+# What the editor's status bar shows (the ``quill/status`` notification). "warming": the
+# embedded host is still loading its model, which is no outage.
+StatusState = Literal["ready", "working", "warming", "error", "disabled"]
 StatusCallback = Callable[[StatusState, str | None], None]
 
 
@@ -55,6 +70,15 @@ class OutageReporter:
         self.last_failure = None
 
 
+@attrs.define
+class RequestCounts:
+    """What the service did with its requests (``quill.stats``, the benchmarks)."""
+
+    requests: int = 0
+    model_calls: int = 0  # requests that went on to the model, not answered from the cache
+    warmups: int = 0
+
+
 class CompletionService:
     def __init__(
         self,
@@ -70,6 +94,15 @@ class CompletionService:
         self.context: PromptContext | None = None  # the workspace's, once there is one
         self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
         self._probe: asyncio.Task[None] | None = None
+        self.cache = SuggestionCache(self._speculate)
+        self.counts = RequestCounts()
+        self._warmed: dict[str, float] = {}  # document → when its prompt last reached the server
+        self._background: set[asyncio.Task[None]] = set()
+
+    def stats(self) -> dict[str, int]:
+        """The counters, camelCase as the ``quill.stats`` command returns them."""
+        counts = attrs.asdict(self.counts) | attrs.asdict(self.cache.counts)
+        return {camel_case(name): value for name, value in counts.items()}
 
     async def complete(self, key: str, cursor: Cursor, *, debounce: bool) -> Suggestion | None:
         """A suggestion for ``cursor``; ``None`` if disabled, superseded or failed.
@@ -79,9 +112,13 @@ class CompletionService:
         """
         if not self.settings.enable:
             return None
+        self.counts.requests += 1
         if (previous := self._running.pop(key, None)) is not None:
             previous.cancel()
-        task = asyncio.create_task(self._complete_within_deadline(cursor, debounce))
+        if debounce and self.settings.look_ahead and self._cold(key):
+            self._warmed[key] = time.monotonic()
+            self.warm(cursor)  # while the user types on, before the debounce ends
+        task = asyncio.create_task(self._answer(key, cursor, debounce))
         self._running[key] = task
         self._report("working")
         try:
@@ -97,12 +134,56 @@ class CompletionService:
             if not self._running:
                 self.report_status()
 
+    def start_embedded_host(self) -> None:
+        """Start the embedded host in the background: the status says "warming" until it
+        serves (or fails, which the next completion reports)."""
+
+        def started(_: object) -> None:
+            if not self._running:
+                self.report_status()
+
+        self.endpoints.start_embedded_host().add_done_callback(started)
+
+    def warm(self, cursor: Cursor) -> None:
+        """Have the model server prefill the prompt for ``cursor`` (no answer is read),
+        in the background: the next suggestion in this document then starts warm."""
+        if not (self.settings.enable and self.settings.look_ahead):
+            return
+        task = asyncio.create_task(self._warm(cursor))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def forget(self, key: str) -> None:
+        """The document was closed: drop what is known of it."""
+        self.cache.forget(key)
+        self._warmed.pop(key, None)
+
+    def _cold(self, key: str) -> bool:
+        last = self._warmed.get(key)
+        return last is None or time.monotonic() - last > WARM_AGAIN_AFTER_S
+
+    async def _answer(self, key: str, cursor: Cursor, debounce: bool) -> Suggestion | None:
+        """From the cache if it knows the answer, else from the model (then shown, and
+        speculated on)."""
+        known = await self.cache.answer(key, cursor)
+        if known is not None:
+            return Suggestion(known, None, 0.0)
+        suggestion = await self._complete_within_deadline(cursor, debounce)
+        self._warmed[key] = time.monotonic()
+        if suggestion is not None:
+            made = MadeSuggestion.at(cursor, suggestion.text)
+            self.cache.show(key, made, speculate=self.settings.look_ahead)
+        return suggestion
+
     def status(self) -> tuple[StatusState, str | None]:
-        """The state when no completion is running: disabled, failing, or ready."""
+        """The state when no completion is running: disabled, failing, or ready (the
+        embedded host still starting shows as warming)."""
         if not self.settings.enable:
             return "disabled", None
         if self.outage.last_failure is not None:
             return "error", self.outage.last_failure
+        if self.endpoints.starting:
+            return "warming", "the model host is loading its model"
         return "ready", None
 
     def report_status(self) -> None:
@@ -121,9 +202,17 @@ class CompletionService:
             async with asyncio.timeout(settings.deadline_ms / 1000):
                 if debounce and settings.debounce_ms:
                     await asyncio.sleep(settings.debounce_ms / 1000)
+                if self.endpoints.starting:
+                    self._report("warming", "the model host is loading its model")
                 endpoint = await self.endpoints.get(settings)
+                self._report("working")
+                self.counts.model_calls += 1
                 suggestion = await suggest(cursor, endpoint, settings, self.context)
         except TimeoutError:
+            if self._warming_up(endpoint):
+                log.info("no suggestion yet: the embedded host is still warming up")
+                self._report("warming", "the model host is loading its model")
+                return None  # not an outage: the status says so, and the next one is warm
             where = f"the model server at {endpoint.url}" if endpoint else "the model server"
             self.outage.failed(
                 f"Quill: {where} did not answer within the {settings.deadline_ms} ms deadline"
@@ -142,10 +231,48 @@ class CompletionService:
             self.outage.failed(f"Quill: {error}")
             return None
         self.outage.recovered()
+        endpoint.answered = True
         if suggestion is None:
             return None
         self.last_prompt = suggestion.prompt  # kept even when the answer was empty
         return suggestion if suggestion.text else None
+
+    def _warming_up(self, endpoint: ModelEndpoint | None) -> bool:
+        """Whether a request ran out of time because the embedded host is starting, or
+        has not answered yet (its first prompt is cold): that is the host warming up."""
+        if self.settings.server_url:
+            return False
+        return self.endpoints.starting if endpoint is None else not endpoint.answered
+
+    async def _speculate(self, cursor: Cursor) -> str | None:
+        """The suggestion at an accepted suggestion's end, computed before it is asked
+        for. Failures are quiet: the request that would have used it asks anew."""
+        settings = self.settings
+        try:
+            async with asyncio.timeout(settings.deadline_ms / 1000):
+                endpoint = await self.endpoints.get(settings)
+                suggestion = await suggest(cursor, endpoint, settings, self.context)
+        except (TimeoutError, ModelServerError, HostStartError) as error:
+            log.debug("speculation failed: %s", error)
+            return None
+        return suggestion.text if suggestion else None
+
+    async def _warm(self, cursor: Cursor) -> None:
+        settings = self.settings
+        try:
+            async with asyncio.timeout(settings.deadline_ms / 1000):
+                endpoint = await self.endpoints.get(settings)
+                await warm(cursor, endpoint, settings, self.context)
+                self.counts.warmups += 1
+        except (TimeoutError, ModelServerError, HostStartError, NotShared) as error:
+            log.debug("warming failed: %s", error)
+
+    async def aclose(self) -> None:
+        """Stop background work (speculations, warming) and close the connections."""
+        self.cache.close()
+        for task in list(self._background):
+            task.cancel()
+        await self.endpoints.aclose()
 
     def _start_probe(self) -> None:
         if self._probe is None or self._probe.done():

@@ -50,6 +50,13 @@ class Settings:
     # Index the workspace's definitions (tree-sitter) for prompts and hovers.
     workspace_index: bool = True
     max_new_tokens: int = attrs.field(default=64, validator=_positive)
+    # Generation's time budget: once spent, a suggestion is the complete lines generated so
+    # far (at least the first); the rest of a block comes with the next suggestion.
+    predict_ms: int = attrs.field(default=250, validator=_positive)
+    # Prefill the prompts of opened documents (and where typing starts) on the model server,
+    # and compute the next suggestion as soon as one is shown, as if it were accepted. Costs
+    # model-server time for suggestions that may never be asked for.
+    look_ahead: bool = True
     temperature: float = attrs.field(default=0.0, validator=_not_negative)
     # Wait this long after a keystroke before asking the model; typing on supersedes it.
     debounce_ms: int = attrs.field(default=150, validator=_not_negative)
@@ -64,7 +71,7 @@ class Settings:
     hover_deadline_ms: int = attrs.field(default=1500, validator=_positive)
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
@@ -72,7 +79,7 @@ def _camel(name: str) -> str:
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     renames: dict[str, Any] = {
-        field.name: override(rename=_camel(field.name)) for field in attrs.fields(Settings)
+        field.name: override(rename=camel_case(field.name)) for field in attrs.fields(Settings)
     }
     converter.register_structure_hook(
         Settings,

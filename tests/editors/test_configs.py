@@ -4,6 +4,7 @@ parse, start a command that exists, and carry only settings the server accepts."
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ EDITORS = Path(__file__).parents[2] / "editors"
 JETBRAINS = EDITORS / "jetbrains" / "quill"
 HELIX = EDITORS / "helix" / "languages.toml"
 VSCODE_MANIFEST = EDITORS / "vscode" / "package.json"
+VSCODE_LOGIC = EDITORS / "vscode" / "src" / "logic.ts"
 
 
 def _camel(name: str) -> str:
@@ -82,6 +84,12 @@ def test_vscode_settings_are_the_server_settings_with_their_defaults() -> None:
     assert set(server_keys) - client_only == set(SERVER_DEFAULTS)
     for key, default in SERVER_DEFAULTS.items():
         assert server_keys[key]["default"] == default, key
+    # ...and the extension forwards every one of them to the server.
+    forwarded = re.search(
+        r"SERVER_SETTING_KEYS = \[(.*?)\] as const", VSCODE_LOGIC.read_text(), re.S
+    )
+    assert forwarded is not None
+    assert set(re.findall(r'"(\w+)"', forwarded.group(1))) == set(SERVER_DEFAULTS)
     prompt_formats = server_keys["promptFormat"]["enum"]
     for prompt_format in prompt_formats:
         _assert_valid_settings({"promptFormat": prompt_format})

@@ -21,7 +21,14 @@ from tests.host_metrics import generations_after_counting, generations_asked
 
 
 def _options(url: str, **extra: object) -> dict[str, object]:
-    return {"serverUrl": url, "deadlineMs": 30_000, "maxNewTokens": 32, **extra}
+    """One request at a time, no warm-ups or speculations: the host's counts are exact."""
+    return {
+        "serverUrl": url,
+        "deadlineMs": 30_000,
+        "maxNewTokens": 32,
+        "lookAhead": False,
+        **extra,
+    }
 
 
 async def test_initialize_advertises_completions_and_incremental_sync(

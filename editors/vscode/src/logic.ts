@@ -10,7 +10,12 @@ export const SERVER_SETTING_KEYS = [
   "apiToken",
   "caBundle",
   "promptFormat",
+  "fimOrder",
+  "promptTokens",
+  "workspaceIndex",
   "maxNewTokens",
+  "predictMs",
+  "lookAhead",
   "temperature",
   "debounceMs",
   "deadlineMs",
@@ -40,7 +45,8 @@ export function serverSettings(get: (key: ServerSettingKey) => unknown): ServerS
 }
 
 /** The states of the server's `quill/status` notification, plus the client's own. */
-export type ServerState = "ready" | "working" | "error" | "disabled";
+export type ServerState = "ready" | "working" | "warming" | "error" | "disabled";
+const SERVER_STATES: readonly string[] = ["ready", "working", "warming", "error", "disabled"];
 export type ClientState = ServerState | "starting" | "stopped";
 
 export interface StatusParams {
@@ -57,6 +63,7 @@ export interface StatusView {
 const STATUS_TEXT: Record<ClientState, [icon: string, tooltip: string]> = {
   ready: ["$(sparkle)", "Quill: ready"],
   working: ["$(loading~spin)", "Quill: asking the model…"],
+  warming: ["$(sync~spin)", "Quill: the model is loading…"],
   error: ["$(error)", "Quill: the model server failed"],
   disabled: ["$(circle-slash)", "Quill: suggestions are off"],
   starting: ["$(sync~spin)", "Quill: starting the server…"],
@@ -79,10 +86,11 @@ export function parseStatus(params: unknown): StatusParams | undefined {
     return undefined;
   }
   const { state, message } = params as Record<string, unknown>;
-  if (state !== "ready" && state !== "working" && state !== "error" && state !== "disabled") {
+  if (typeof state !== "string" || !SERVER_STATES.includes(state)) {
     return undefined;
   }
-  return typeof message === "string" ? { state, message } : { state };
+  const known = state as ServerState;
+  return typeof message === "string" ? { state: known, message } : { state: known };
 }
 
 export interface ServerCommand {

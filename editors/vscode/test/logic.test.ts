@@ -38,14 +38,19 @@ describe("serverSettings", () => {
       "deadlineMs",
       "debounceMs",
       "enable",
+      "fimOrder",
       "hoverDeadlineMs",
       "hoverExplain",
+      "lookAhead",
       "maxNewTokens",
       "maxPrefixChars",
       "maxSuffixChars",
+      "predictMs",
       "promptFormat",
+      "promptTokens",
       "serverUrl",
       "temperature",
+      "workspaceIndex",
     ]);
   });
 });
@@ -69,6 +74,7 @@ describe("statusView", () => {
 describe("parseStatus", () => {
   it("accepts the server's notification", () => {
     assert.deepEqual(parseStatus({ state: "working" }), { state: "working" });
+    assert.deepEqual(parseStatus({ state: "warming" }), { state: "warming" });
     assert.deepEqual(parseStatus({ state: "error", message: "down" }), {
       state: "error",
       message: "down",

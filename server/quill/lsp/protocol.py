@@ -26,7 +26,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from quill.lsp.features import workspace_index
+from quill.lsp.features import warming, workspace_index
 
 if TYPE_CHECKING:
     from quill.lsp.language_server import QuillLanguageServer
@@ -160,6 +160,7 @@ class QuillProtocol(LanguageServerProtocol):
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         self._server.documents.open(params.text_document)
         workspace_index.document_opened(self._server, params.text_document.uri)
+        warming.document_opened(self._server, params.text_document.uri)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
@@ -171,3 +172,4 @@ class QuillProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self._server.documents.close(params.text_document.uri)
         workspace_index.document_closed(self._server, params.text_document.uri)
+        warming.document_closed(self._server, params.text_document.uri)

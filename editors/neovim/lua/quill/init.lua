@@ -35,7 +35,7 @@ M.defaults = {
 ---@type quill.Options|nil
 M.options = nil
 
---- The last `quill/status` the server sent: { state = "ready"|"working"|"error"|"disabled", message? }.
+--- The last `quill/status` the server sent: { state = "ready"|"working"|"warming"|"error"|"disabled", message? }.
 ---@type table|nil
 M.status = nil
 

@@ -41,7 +41,14 @@ def last_prompt(ls: QuillLanguageServer) -> dict[str, Any] | None:
     }
 
 
+def stats(ls: QuillLanguageServer) -> dict[str, int]:
+    """What the completion service did: requests, model calls, warm-ups, and the
+    suggestions answered from the cache (typed through, or speculated on acceptance)."""
+    return ls.completions.stats()
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "quill.documentState": document_state,
     "quill.lastPrompt": last_prompt,
+    "quill.stats": stats,
 }

@@ -22,13 +22,13 @@ def on_initialized(ls: QuillLanguageServer, params: types.InitializedParams) -> 
     """Start the embedded host now, so the first completion does not wait for a model
     to load, and the workspace scan. The first ``quill/status`` goes out here: not before
     ``initialize`` has been answered."""
-    ls.completions.report_status()
     if ls.completions.settings.enable and not ls.completions.settings.server_url:
-        ls.completions.endpoints.start_embedded_host()
+        ls.completions.start_embedded_host()
+    ls.completions.report_status()
     if ls.workspace_context is not None:
         ls.workspace_context.spawn(workspace_index.start(ls))
 
 
 async def on_shutdown(ls: QuillLanguageServer, params: None) -> None:
     workspace_index.shutdown(ls)
-    await ls.completions.endpoints.aclose()
+    await ls.completions.aclose()

@@ -2,8 +2,9 @@
 
 Editors show it in a status bar item (the VS Code extension does), so a user can tell a
 model that is thinking from one that is down or switched off. The server sends
-``{"state": "ready" | "working" | "error" | "disabled", "message"?: str}`` when a
-completion starts, ends or fails, and when the settings turn suggestions on or off. Only
+``{"state": "ready" | "working" | "warming" | "error" | "disabled", "message"?: str}``
+when a completion starts, ends or fails, while the embedded host loads its model
+("warming"), and when the settings turn suggestions on or off. Only
 changes are sent: typing fast does not flood the client with identical notifications.
 """
 

@@ -1,0 +1,29 @@
+"""Document events that matter to completions: an opened document's prompt is prefilled
+on the model server before the first keystroke, a closed one's suggestions are dropped.
+
+LSP never says where the cursor is until a request comes, so an opened document is
+warmed at its end: for a file shorter than the prompt window that is the whole file, which
+every later prompt in it reuses. Typing elsewhere in a long file warms that place when it
+starts (see ``CompletionService.complete``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pygls.uris import to_fs_path
+
+from quill.cursor import Cursor
+
+if TYPE_CHECKING:  # the protocol imports this module, and the server the protocol
+    from quill.lsp.language_server import QuillLanguageServer
+
+
+def document_opened(ls: QuillLanguageServer, uri: str) -> None:
+    document = ls.documents.get(uri)
+    path = to_fs_path(uri) or uri
+    ls.completions.warm(Cursor(path, document.language_id, document.text, len(document.text)))
+
+
+def document_closed(ls: QuillLanguageServer, uri: str) -> None:
+    ls.completions.forget(uri)

@@ -1,0 +1,124 @@
+"""Suggestions that arrive: a time budget instead of a cliff, typed-through suggestions
+answered without the model, and the next suggestion ready when one is accepted. Real
+server, real host; what reached the model is read from the host's own counters and the
+server's ``quill.stats``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from tests.conftest import (
+    COUNTING,
+    COUNTING_END,
+    COUNTING_URI,
+    StartClient,
+    inline_params,
+    open_document,
+)
+from tests.host_metrics import (
+    generations_after_counting,
+    generations_asked,
+    tokens_of_finished_generations,
+)
+
+# A list the model goes on counting, one element a line, far past any budget.
+LIST_LINES = "values = [\n" + "".join(f"    {n},\n" for n in range(1, 13)) + "    "
+LIST_URI = "file:///project/values.py"
+LIST_END = types.Position(line=LIST_LINES.count("\n"), character=4)
+
+
+def _options(url: str, **extra: object) -> dict[str, object]:
+    return {"serverUrl": url, "deadlineMs": 30_000, "debounceMs": 0, **extra}
+
+
+async def _stats(client: LanguageClient) -> dict[str, Any]:
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="quill.stats")
+    )
+    assert isinstance(stats, dict)
+    return stats
+
+
+def _type(client: LanguageClient, uri: str, version: int, text: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text)],
+        )
+    )
+
+
+async def _ask(client: LanguageClient, uri: str, position: types.Position) -> str:
+    result = await client.text_document_inline_completion_async(inline_params(uri, position))
+    assert isinstance(result, types.InlineCompletionList)
+    return str(result.items[0].insert_text) if result.items else ""
+
+
+async def test_past_its_time_budget_a_request_returns_the_complete_lines_it_has(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    options = _options(model_host_url, predictMs=1, maxNewTokens=200, lookAhead=False)
+    client, _ = await start_client(options)
+    open_document(client, LIST_URI, LIST_LINES)
+    asked = await generations_asked(model_host_url)
+    finished_tokens = await tokens_of_finished_generations(model_host_url)
+    started = time.perf_counter()
+    text = await _ask(client, LIST_URI, LIST_END)
+    elapsed = time.perf_counter() - started
+    # Whole lines only, however far the model had got when the budget ran out...
+    assert text
+    assert all(re.fullmatch(r" *\d+,", line) for line in text.split("\n")), text
+    # ...and the model was stopped, not left to write its 200 tokens: the host was asked,
+    # and no generation of its ran to the end.
+    assert await generations_after_counting(model_host_url) == asked + 1
+    assert await tokens_of_finished_generations(model_host_url) == finished_tokens
+    print(f"budget 1 ms: {elapsed * 1000:.0f} ms, {text.count(chr(10)) + 1} line(s)")
+
+
+async def test_a_typed_through_suggestion_is_answered_without_asking_the_model(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    client, _ = await start_client(_options(model_host_url, lookAhead=False))
+    open_document(client, COUNTING_URI, COUNTING)
+    shown = await _ask(client, COUNTING_URI, COUNTING_END)
+    assert len(shown) > 2
+    asked = await generations_after_counting(model_host_url)
+    for typed in range(1, 3):  # the user types the suggestion's first characters
+        text = COUNTING + shown[:typed]
+        _type(client, COUNTING_URI, typed + 1, text)
+        started = time.perf_counter()
+        rest = await _ask(client, COUNTING_URI, types.Position(0, len(text)))
+        assert rest == shown[typed:]
+        assert time.perf_counter() - started < 0.2  # no debounce, no model
+    assert await generations_after_counting(model_host_url) == asked  # the host saw nothing
+    stats = await _stats(client)
+    assert (stats["typeThroughHits"], stats["modelCalls"]) == (2, 1)
+
+
+async def test_an_accepted_suggestions_successor_comes_from_the_speculation(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    client, _ = await start_client(_options(model_host_url, lookAhead=True))
+    open_document(client, COUNTING_URI, COUNTING)
+    shown = await _ask(client, COUNTING_URI, COUNTING_END)
+    assert shown
+    deadline = time.monotonic() + 30
+    while (await _stats(client))["speculationsStarted"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    accepted = COUNTING + shown  # Tab: the editor inserts it, then asks again at its end
+    _type(client, COUNTING_URI, 2, accepted)
+    asked = await generations_asked(model_host_url)
+    await _ask(client, COUNTING_URI, types.Position(0, len(accepted)))
+    stats = await _stats(client)
+    assert stats["speculativeHits"] == 1  # answered by what was computed ahead...
+    assert stats["modelCalls"] == 1  # ...not by a model call of its own
+    # The only generation the host may have seen since is the next speculation, started
+    # from the answer just given (and the warm-up of the opened document, if it was slow).
+    assert await generations_asked(model_host_url) <= asked + 2
