@@ -1,0 +1,218 @@
+"""Ghost text at line starts, as a person meets it: real hunks retyped through ``quill serve``.
+
+Issue 16 asks whether every line start gets a suggestion within a latency budget. Here a
+typist (``line_start_typist.py``) types real code back into files it was taken out of
+(``line_start_sessions.py``: the tuning set cut from pip, the held-out set from httpx and
+starlette), a key every ``--key-ms``, each key a ``didChange`` and an automatic inline
+completion request under the server's own debounce and deadline. At each line start it
+stops and looks until the answer comes (at most ``--look-ms``), accepts a suggestion
+whose first line is the line it meant to write, and types through one that starts right.
+The report (``line_start_report.py``) gives time to ghost text, empty answers, first-line
+exact match, acceptances, type-through and speculation as the typist saw them and as the
+server counted them (``quill.stats``, where the server has it), and the host's reused and
+abandoned work; then the issue's goals, met or not.
+
+    python bench/line_starts.py [--set tuning|held-out|both] [--sessions 10] [--seed 0]
+                                [--key-ms 80] [--look-ms MS] [--read-ms MS]
+                                [--open-pause-ms 1000]
+                                [--setting KEY=VALUE ...] [--save PATH] [--baseline PATH]
+                                [--verbose]
+
+``--setting`` passes a server setting as editors do (camelCase, the value parsed as JSON,
+else taken as a string), e.g. ``--setting predictMs=250 --setting debounceMs=100``; the
+defaults are the server's. The look defaults to the server's deadline, so every answer is
+seen. ``--read-ms`` is how long the typist reads ghost text before acting on it (Tab, or
+typing on): by default a keystroke's time, so the speculation started when a suggestion is
+shown has that plus one keystroke (Tab, then Enter) to be ready; raise it to see what a
+slower reader gets. The quality baseline lets every answer arrive (``--setting
+deadlineMs=30000``, the look following it) and is saved with ``--save``; a later run
+compares its first-line exact match against it with ``--baseline``.
+
+The host is started once (``quill host``, the packaged default model) and each package's
+workspace gets its own ``quill serve``, with a fresh index store, pointed at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from line_start_report import SetResult, load_baseline, report, save
+from line_start_sessions import SessionSet, Workspace, session_sets
+from line_start_typist import ServerStats, SessionRecord, TypistPace, type_plan
+from quill.settings import Settings, settings_from_options
+from replay_sessions import ReplayClient
+from running_host import running_host
+
+INDEX_TIMEOUT_S = 300
+_DRIFT_NOTE = {
+    False: " -- THE DOCUMENT DID NOT END AS THE ORIGINAL FILE: keystrokes went astray",
+    None: " (the server has no quill.documentState: the typing is unchecked)",
+}
+
+
+async def run_sets(
+    sets: list[SessionSet], options: dict[str, Any], pace: TypistPace, verbose: bool
+) -> list[SetResult]:
+    """Type every set's sessions against one host; each set's records."""
+    results = []
+    with running_host() as host, tempfile.TemporaryDirectory() as scratch:
+        for session_set in sets:
+            started = time.perf_counter()
+            records: list[SessionRecord] = []
+            for number, workspace in enumerate(session_set.workspaces):
+                folder = Path(scratch) / f"{session_set.name}-{number}"
+                records += await run_workspace(workspace, folder, host.url, options, pace, verbose)
+            seconds = time.perf_counter() - started
+            results.append(
+                SetResult(
+                    session_set.name, session_set.describe(), records, seconds, pace.deadline_ms
+                )
+            )
+    return results
+
+
+async def run_workspace(
+    workspace: Workspace,
+    folder: Path,
+    host_url: str,
+    options: dict[str, Any],
+    pace: TypistPace,
+    verbose: bool,
+) -> list[SessionRecord]:
+    """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn."""
+    root, plans = workspace.prepare(folder / "src")
+    client = ReplayClient()
+    env = {**os.environ, "QUILL_CACHE_DIR": str(folder / "cache")}  # a fresh index store
+    await client.start_io(sys.executable, "-m", "quill", "serve", "--log-level", "warning", env=env)
+    records = []
+    try:
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(
+                    window=types.WindowClientCapabilities(work_done_progress=True)
+                ),
+                workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
+                initialization_options={**options, "serverUrl": host_url},
+            )
+        )
+        client.initialized(types.InitializedParams())
+        started = time.perf_counter()
+        await asyncio.wait_for(client.indexed.wait(), timeout=INDEX_TIMEOUT_S)
+        print(
+            f"{root.name}: indexed in {time.perf_counter() - started:.1f} s "
+            f"({client.index_message})",
+            flush=True,
+        )
+        stats = ServerStats(client)
+        for plan in plans:
+            record = await type_plan(client, host_url, plan, pace, stats, verbose)
+            records.append(record)
+            starts = record.line_starts
+            print(
+                f"  {record.name}: {len(starts)} line starts, "
+                f"{sum(start.ghost_ms is not None for start in starts)} with ghost text, "
+                f"{sum(start.exact for start in starts)} exact, "
+                f"{len(record.requests)} keys in {record.seconds:.0f} s"
+                + _DRIFT_NOTE.get(record.typed_back, ""),
+                flush=True,
+            )
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()  # type: ignore[no-untyped-call]  # pygls leaves it untyped
+    for message in sorted(set(client.messages)):
+        print(f"  shown to the user {client.messages.count(message)} times: {message}")
+    return records
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs as editor settings: each value JSON if it parses, else a string."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise SystemExit(f"--setting {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def describe_setup(options: dict[str, Any], settings: Settings, pace: TypistPace) -> str:
+    """One line that says what was measured, for the report and ``--save``."""
+    timing = {
+        name: getattr(settings, name)
+        for name in ("debounce_ms", "deadline_ms", "predict_ms", "look_ahead")
+        if hasattr(settings, name)  # an older server has fewer settings
+    }
+    given = ", ".join(f"{key}={json.dumps(value)}" for key, value in options.items()) or "none"
+    return (
+        f"settings given: {given}; in effect: "
+        + ", ".join(f"{name} {value}" for name, value in timing.items())
+        + f"; a key every {pace.key_ms:.0f} ms, a look of at most {pace.look_ms:.0f} ms at "
+        f"each line start and {pace.read_ms:.0f} ms to read ghost text there, "
+        f"{pace.open_pause_ms:.0f} ms from opening a file to its first Enter"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=("tuning", "held-out", "both"), default="both")
+    parser.add_argument("--sessions", type=int, default=10, help="per set")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--key-ms", type=float, default=80, help="between keystrokes")
+    parser.add_argument(
+        "--look-ms", type=float, help="the longest stop at a line start (default: the deadline)"
+    )
+    parser.add_argument(
+        "--read-ms",
+        type=float,
+        help="from ghost text at a line start to the next key, Tab or not (default: --key-ms)",
+    )
+    parser.add_argument(
+        "--open-pause-ms", type=float, default=1000, help="from opening a file to the first Enter"
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a server setting, camelCase, the value as JSON (repeatable)",
+    )
+    parser.add_argument("--save", type=Path, help="write each set's figures here (JSON)")
+    parser.add_argument(
+        "--baseline", type=Path, help="a --save file of a run where every answer could arrive"
+    )
+    parser.add_argument("--verbose", action="store_true", help="print every line start")
+    args = parser.parse_args()
+    options = parse_settings(args.setting)
+    settings, problems = settings_from_options(options)
+    if problems:
+        raise SystemExit("--setting: " + "; ".join(problems))
+    look_ms = args.look_ms if args.look_ms is not None else settings.deadline_ms
+    read_ms = args.read_ms if args.read_ms is not None else args.key_ms
+    pace = TypistPace(args.key_ms, look_ms, read_ms, args.open_pause_ms, settings.deadline_ms)
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    sets = session_sets(args.set, args.sessions, args.seed)
+    setup = describe_setup(options, settings, pace)
+    started = time.perf_counter()
+    results = asyncio.run(run_sets(sets, options, pace, args.verbose))
+    found = report(results, look_ms, setup, baseline)
+    print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
+    if args.save:
+        save(args.save, found, setup)
+
+
+if __name__ == "__main__":
+    main()
