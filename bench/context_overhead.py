@@ -178,7 +178,7 @@ def pick_file(tree: SampleTree) -> Path:
 
 
 async def measure(
-    tree: SampleTree, retyping: Retyping, stub: InstantTgi, work: Path
+    tree: SampleTree, retyping: Retyping, stub: InstantTgi, work: Path, look_ahead: bool = True
 ) -> OverheadResult:
     client = LanguageClient("quill-bench", "0")
     scan_ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -222,6 +222,8 @@ async def measure(
                     "serverUrl": stub.url,
                     "debounceMs": 0,
                     "deadlineMs": 30_000,  # never cut a slow request short: measure it
+                    # On: every answer is speculated on, a second pipeline run per keystroke.
+                    "lookAhead": look_ahead,
                 },
             )
         )
@@ -388,7 +390,7 @@ async def main(args: argparse.Namespace) -> None:
         retyping = plan_retyping(path, function, args.keystrokes)
         print(f"tree: {tree.describe()}; waiting for the server's scan", file=sys.stderr)
         with instant_tgi() as stub:
-            result = await measure(tree, retyping, stub, work)
+            result = await measure(tree, retyping, stub, work, not args.no_look_ahead)
     if args.json:
         print(json.dumps(asdict(result) | result.summary(), indent=2))
     else:
@@ -403,4 +405,9 @@ if __name__ == "__main__":
     parser.add_argument("--file", help="the file to type in, relative to the tree")
     parser.add_argument("--function", help="the function whose body is typed again")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--no-look-ahead",
+        action="store_true",
+        help="no warm-ups or speculations: one pipeline run per keystroke, as before them",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -19,7 +19,7 @@ from quill.action_prompts import InstructPrompter
 from quill.backends.tgi import GenerationOptions, TgiClient
 from quill.cursor import Cursor
 from quill.model_endpoint import ModelEndpoint
-from quill.postprocess import choose_extent, postprocess, stop_sequences
+from quill.postprocess import Extent, choose_extent, postprocess, stop_sequences
 from quill.prompt_builder import PromptContext, build_prompt
 from quill.prompts import Prompt, template_for
 from quill.redaction import NotShared
@@ -43,15 +43,17 @@ async def suggest(
     endpoint: ModelEndpoint,
     settings: Settings,
     context: PromptContext | None = None,
+    extent: Extent | None = None,
 ) -> Suggestion | None:
     """One suggestion for the cursor (its text empty when the model had nothing that
-    fits), or ``None`` where nothing should be asked at all."""
+    fits), or ``None`` where nothing should be asked at all. ``extent``: how much to
+    suggest, when the caller knows better than the text around the cursor."""
     started = time.perf_counter()
-    extent = choose_extent(cursor)
+    extent = extent or choose_extent(cursor)
     if extent is None:
         return None
     try:
-        prompt = await prompt_for(cursor, endpoint, settings, context)
+        prompt = await prompt_for(cursor, endpoint, settings, context, hold_context=True)
     except NotShared as reason:
         log.debug("no suggestion: %s", reason)
         return None
@@ -83,13 +85,21 @@ async def prompt_for(
     endpoint: ModelEndpoint,
     settings: Settings,
     context: PromptContext | None = None,
+    hold_context: bool = False,
 ) -> Prompt:
     """The prompt for ``cursor`` in the format the model server's model wants. Raises
     ``NotShared`` for a private file or a cursor inside a credential (see
-    ``quill.file_window``)."""
+    ``quill.file_window``).
+
+    A suggestion holds the document's context as it was (a changed context costs the
+    whole file window's prefill, seconds on a CPU, while the user waits); a warm-up then
+    takes the fresh choice, off the request path (see ``CompletionService``).
+    """
     info = await endpoint.info()
     template = template_for(settings.prompt_format, info.model_id)
-    return await build_prompt(cursor, template, settings, info, endpoint.tokens, context)
+    return await build_prompt(
+        cursor, template, settings, info, endpoint.tokens, context, hold_context
+    )
 
 
 async def warm(

@@ -44,6 +44,9 @@ class PromptContext:
     sources: ContextSources
     selection: StickySelection = attrs.field(factory=StickySelection)
     folders: tuple[str, ...] = ()  # the workspace folders, for the paths prompts show
+    # Per document: the anchored window start (in the buffer) and how far into that window
+    # the prompt last started, which later prompts never start before (see _fit_prefix).
+    window_starts: dict[str, tuple[int, int]] = attrs.field(factory=dict)
 
 
 def prompt_budget(settings: Settings, info: ServerInfo) -> int:
@@ -62,8 +65,13 @@ async def build_prompt(
     info: ServerInfo,
     counter: TokenCounter,
     context: PromptContext | None = None,
+    hold_context: bool = False,
 ) -> Prompt:
-    """Raises ``NotShared`` (before anything is counted) where nothing may be sent."""
+    """Raises ``NotShared`` (before anything is counted) where nothing may be sent.
+
+    ``hold_context``: keep the document's context pieces as they were chosen last (see
+    ``quill.context.selection``); the prompt then says whether they are stale.
+    """
     window = shared_window(cursor, settings.max_prefix_chars, settings.max_suffix_chars)
     budget = prompt_budget(settings, info)
     available = budget - (_CHAT_RESERVE_TOKENS if template.chat else _RESERVE_TOKENS)
@@ -74,6 +82,7 @@ async def build_prompt(
 
     pieces: list[ContextPiece] = []
     context_tokens = 0
+    stale = False
     paths = PathNames(context.folders if context else (), cursor.path)
     if context is not None:
         lines = _window_lines(cursor, window.start, suffix)
@@ -84,13 +93,17 @@ async def build_prompt(
                 piece_text(template, cursor.language_id, paths.name(piece.path), piece)
             )
 
-        pieces, context_tokens = await context.selection.choose(
-            cursor.path, ranked, available // _CONTEXT_SHARE, cost
+        pieces, context_tokens, stale = await context.selection.choose(
+            cursor.path, ranked, available // _CONTEXT_SHARE, cost, hold_context
         )
 
+    held = context.window_starts.get(cursor.path) if context is not None else None
+    not_before = held[1] if held is not None and held[0] == window.start else 0
     start, prefix_tokens = await _fit_prefix(
-        window.prefix, counter, available - context_tokens - suffix_tokens
+        window.prefix, counter, available - context_tokens - suffix_tokens, not_before
     )
+    if context is not None:
+        context.window_starts[cursor.path] = (window.start, start)
     parts = PromptParts(
         path=paths.name(cursor.path),
         language=cursor.language_id,
@@ -102,7 +115,7 @@ async def build_prompt(
     )
     prompt = lay_out(template, settings.fim_order, parts)
     used = budget - available + context_tokens + prefix_tokens + suffix_tokens
-    return attrs.evolve(prompt, tokens=used, budget=budget)
+    return attrs.evolve(prompt, tokens=used, budget=budget, context_stale=stale)
 
 
 async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:
@@ -113,10 +126,20 @@ async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:
     return suffix
 
 
-async def _fit_prefix(text: str, counter: TokenCounter, limit: int) -> tuple[int, int]:
-    """The earliest start in ``text`` (the window before the cursor), moved on in whole
-    steps from a line start, whose rest fits ``limit`` tokens; and its token count."""
-    start, end = 0, len(text)
+async def _fit_prefix(
+    text: str, counter: TokenCounter, limit: int, not_before: int = 0
+) -> tuple[int, int]:
+    """The earliest start in ``text`` (the window before the cursor), at or after the
+    line that holds ``not_before``, moved on in whole steps from a line start, whose rest
+    fits ``limit`` tokens; and its token count.
+
+    ``not_before`` is where the document's last prompt started: the chunk being typed in
+    is counted by a bound that over-counts, so without it the start would move on with
+    the bound and back once the chunk is counted for real, changing the prompt's start
+    (and throwing the server's cache away) twice.
+    """
+    end = len(text)
+    start = _line_start_after(text, not_before - 1, end) if 0 < not_before <= end else 0
     while True:
         tokens = await _count_window(text, start, end, counter)
         if tokens <= limit or start >= end:
@@ -132,7 +155,8 @@ async def _fit_prefix(text: str, counter: TokenCounter, limit: int) -> tuple[int
 
 async def _count_window(text: str, start: int, end: int, counter: TokenCounter) -> int:
     """Tokens of ``text[start:end]``, counted in chunks that end at multiples of the
-    window step: all but the last are the same from one keystroke to the next."""
+    window step: all but the last are the same from one keystroke to the next, and the
+    last is bounded (see ``TokenCounter.count_grown``)."""
     bounds = [start]
     boundary = (start // WINDOW_STEP_CHARS + 1) * WINDOW_STEP_CHARS
     while boundary < end:

@@ -141,6 +141,7 @@ class Prompt:
     format: str = "prefix"
     tokens: int | None = None  # as counted against the budget
     budget: int | None = None
+    context_stale: bool = False  # held pieces that a fresh choice would change
 
 
 @attrs.frozen

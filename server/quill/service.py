@@ -25,6 +25,7 @@ from quill.cursor import Cursor
 from quill.embedded_host import HostStartError
 from quill.model_endpoint import EndpointProvider, ModelEndpoint
 from quill.pipeline import Suggestion, suggest, warm
+from quill.postprocess import Extent, choose_extent
 from quill.prompt_builder import PromptContext
 from quill.prompts import Prompt
 from quill.redaction import NotShared
@@ -41,6 +42,8 @@ PROBE_MAX_DELAY_S = 0.8
 # A document whose prompt the model server has not seen for this long is warmed again when
 # typing starts in it: by then its sequence has likely left the server's cache.
 WARM_AGAIN_AFTER_S = 60.0
+
+WARM_DEADLINE_S = 60.0
 
 # What the editor's status bar shows (the ``quill/status`` notification). "warming": the
 # embedded host is still loading its model, which is no outage.
@@ -153,6 +156,13 @@ class CompletionService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _yield_background_work(self) -> None:
+        """A request the user waits for goes first: warm-ups still at work are stopped.
+        (A model server computes one prompt at a time on a CPU; what a warm-up computed
+        so far stays in its cache, and stopping it between batches costs nothing.)"""
+        for task in list(self._background):
+            task.cancel()
+
     def forget(self, key: str) -> None:
         """The document was closed: drop what is known of it."""
         self.cache.forget(key)
@@ -200,12 +210,16 @@ class CompletionService:
         endpoint: ModelEndpoint | None = None
         try:
             async with asyncio.timeout(settings.deadline_ms / 1000):
-                if debounce and settings.debounce_ms:
+                if debounce and settings.debounce_ms and cursor.line_prefix.strip():
+                    # Mid-line, the user is typing on: wait for a pause. At a line start
+                    # (Enter, and the editor's indentation) a suggestion is most wanted, so
+                    # it is asked at once; a key typed next cancels it cheaply.
                     await asyncio.sleep(settings.debounce_ms / 1000)
                 if self.endpoints.starting:
                     self._report("warming", "the model host is loading its model")
                 endpoint = await self.endpoints.get(settings)
                 self._report("working")
+                self._yield_background_work()
                 self.counts.model_calls += 1
                 suggestion = await suggest(cursor, endpoint, settings, self.context)
         except TimeoutError:
@@ -234,6 +248,8 @@ class CompletionService:
         endpoint.answered = True
         if suggestion is None:
             return None
+        if suggestion.prompt is not None and suggestion.prompt.context_stale:
+            self.warm(cursor)  # the fresh context, computed while the user reads and types
         self.last_prompt = suggestion.prompt  # kept even when the answer was empty
         return suggestion if suggestion.text else None
 
@@ -246,21 +262,30 @@ class CompletionService:
 
     async def _speculate(self, cursor: Cursor) -> str | None:
         """The suggestion at an accepted suggestion's end, computed before it is asked
-        for. Failures are quiet: the request that would have used it asks anew."""
+        for. Failures are quiet: the request that would have used it asks anew.
+
+        Where the accepted text ends its line, what comes next is the following lines
+        (typed through once the user presses Enter), not more of a finished line.
+        """
         settings = self.settings
+        extent = choose_extent(cursor)
+        if extent is Extent.LINE and not cursor.line_suffix.strip():
+            extent = Extent.BLOCK
         try:
             async with asyncio.timeout(settings.deadline_ms / 1000):
                 endpoint = await self.endpoints.get(settings)
-                suggestion = await suggest(cursor, endpoint, settings, self.context)
+                suggestion = await suggest(cursor, endpoint, settings, self.context, extent)
         except (TimeoutError, ModelServerError, HostStartError) as error:
             log.debug("speculation failed: %s", error)
             return None
         return suggestion.text if suggestion else None
 
     async def _warm(self, cursor: Cursor) -> None:
+        """Nobody waits for a warm-up, and a cold prompt may take longer than a request's
+        deadline to compute (seconds, on a CPU): it gets its own, longer bound."""
         settings = self.settings
         try:
-            async with asyncio.timeout(settings.deadline_ms / 1000):
+            async with asyncio.timeout(WARM_DEADLINE_S):
                 endpoint = await self.endpoints.get(settings)
                 await warm(cursor, endpoint, settings, self.context)
                 self.counts.warmups += 1

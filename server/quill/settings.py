@@ -58,7 +58,8 @@ class Settings:
     # model-server time for suggestions that may never be asked for.
     look_ahead: bool = True
     temperature: float = attrs.field(default=0.0, validator=_not_negative)
-    # Wait this long after a keystroke before asking the model; typing on supersedes it.
+    # Wait this long after a keystroke before asking the model (not at a line start);
+    # typing on supersedes it.
     debounce_ms: int = attrs.field(default=150, validator=_not_negative)
     # A completion is answered (possibly empty) within this time, whatever the model does.
     deadline_ms: int = attrs.field(default=3000, validator=_positive)

@@ -3,9 +3,10 @@
 Two moments cost nothing in the tools people use (Copilot, Tabby, llama.vim):
 - **type-through**: the user types the first characters of the ghost text on screen. The
   rest of it is still right, so it is answered at once, with no debounce and no request;
-- **acceptance**: the user takes the suggestion (Tab) and the editor asks again at its end.
-  As soon as a suggestion is shown, the next one is computed in the background as if it
-  had been accepted (speculation), so the question is answered when it comes.
+- **acceptance**: the user takes the suggestion (Tab) and the editor asks again at its end,
+  or at the next line once Enter is pressed. As soon as a suggestion is shown, the next one
+  is computed in the background as if it had been accepted (speculation), so the question
+  is answered when it comes, and typing through it works as for any suggestion.
 
 A suggestion is kept with the exact text around the cursor it was made for; it answers
 only a cursor whose text is that same text with part of the suggestion typed in between.
@@ -74,6 +75,21 @@ class Speculation:
         self.place = shown.accepted()
         self._task: asyncio.Task[str | None] = asyncio.create_task(compute(self.place))
 
+    @property
+    def done(self) -> bool:
+        return self._task.done()
+
+    def typed_past(self, cursor: Cursor) -> str | None:
+        """What was typed after the accepted place to reach ``cursor`` ("" at the place
+        itself), or ``None`` if ``cursor`` is not the accepted document typed on."""
+        text, offset = cursor.text, cursor.offset
+        before, after = self.place.prefix, self.place.suffix
+        if offset < len(before) or len(text) - offset != len(after):
+            return None
+        if not (text.startswith(before) and text.endswith(after)):
+            return None
+        return text[len(before) : offset]
+
     async def answer(self) -> MadeSuggestion | None:
         """The suggestion at the accepted place (waiting for it if it is still being
         computed), or ``None`` if it came out empty or failed."""
@@ -113,14 +129,19 @@ class SuggestionCache:
             self.counts.type_through_hits += 1
             return rest
         speculation = self._speculations.get(key)
-        if speculation is not None and speculation.shown.covers(cursor):
-            if cursor.offset == speculation.place.offset:  # accepted: the editor asks again
-                made = await speculation.answer()
-                if made is not None:
-                    self.counts.speculative_hits += 1
-                    self.show(key, made)
-                    return made.text
-            return None  # still typing towards the accepted place: keep the speculation
+        typed = speculation.typed_past(cursor) if speculation is not None else None
+        # Accepted, and maybe a new line begun (Enter): worth waiting for a speculation
+        # still at work. Past other typing, only a finished one is looked at.
+        if (
+            speculation is not None
+            and typed is not None
+            and (not typed.strip() or speculation.done)
+        ):
+            made = await speculation.answer()
+            if made is not None and (rest := made.rest_at(cursor)) is not None:
+                self.counts.speculative_hits += 1
+                self.show(key, made)
+                return rest
         self.forget(key)
         return None
 

@@ -295,3 +295,23 @@ async def test_imports_the_code_has_not_used_yet_come_first(tmp_path: Path) -> N
     cursor = Cursor(str(path), "python", text, len(text))
     prompt = await build_prompt(cursor, TEMPLATES["prefix"], Settings(), INFO, _counter(), context)
     assert [piece.name for piece in prompt.pieces] == ["parse", "render"]
+
+
+async def test_the_window_start_never_moves_back_while_typing(tmp_path: Path) -> None:
+    # A file past the prefix budget: the window's start is moved on to fit, and the bound
+    # on the chunk being typed in over-counts until it is counted again. The start may
+    # move on once; moving back when the real count comes would recompute the window.
+    lines = "".join(f"value_{n} = compute({n}, scale=2)\n" for n in range(280))
+    settings = Settings(prompt_tokens=1820, max_prefix_chars=6000)  # the window just fits
+    context = PromptContext(ContextSources(), folders=(str(tmp_path),))
+    counter = _counter()
+    starts = []
+    typed = ""
+    for key in "total = sum(value for value in values if value > 0) + sum(other for other in more)":
+        typed += key
+        text = lines + typed
+        cursor = Cursor(str(tmp_path / "a.py"), "python", text, len(text))
+        prompt = await build_prompt(cursor, TEMPLATES["prefix"], settings, INFO, counter, context)
+        starts.append(len(text) - len(prompt.text))
+    assert starts == sorted(starts)  # the start only moves on
+    assert len(set(starts)) <= 2

@@ -82,3 +82,24 @@ async def test_a_failed_or_empty_speculation_is_a_miss() -> None:
     cache.show("doc", _made("return r"))
     assert await cache.answer("doc", _cursor("return r")) is None
     assert cache.counts.speculative_hits == 0
+
+
+async def test_enter_after_an_acceptance_types_through_the_speculation() -> None:
+    release = asyncio.Event()
+
+    async def compute(cursor: Cursor) -> str | None:
+        await release.wait()  # still at work when the user presses Enter
+        return "\n    return r"
+
+    cache = SuggestionCache(compute)
+    cache.show("doc", _made("r = abs(r)"))
+    pending = asyncio.ensure_future(cache.answer("doc", _cursor("r = abs(r)\n    ")))
+    await asyncio.sleep(0)
+    assert not pending.done()  # waits for the speculation: Enter is no divergence
+    release.set()
+    assert await pending == "return r"
+    assert cache.counts.speculative_hits == 1
+    # Typing something else after an acceptance only looks at a finished speculation.
+    cache.show("doc", _made("r = abs(r)"))
+    assert await cache.answer("doc", _cursor("r = abs(r) # why")) is None
+    cache.close()

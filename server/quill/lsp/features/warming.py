@@ -2,9 +2,11 @@
 on the model server before the first keystroke, a closed one's suggestions are dropped.
 
 LSP never says where the cursor is until a request comes, so an opened document is
-warmed at its end: for a file shorter than the prompt window that is the whole file, which
-every later prompt in it reuses. Typing elsewhere in a long file warms that place when it
-starts (see ``CompletionService.complete``).
+warmed at its end, and only when it is shorter than the prompt window: then that prompt
+holds the whole file, and every later prompt in it reuses it. In a longer file the end is
+one place among many, and warming it would only keep the model server busy when typing
+starts elsewhere; there the place where typing starts is warmed (see
+``CompletionService.complete``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ if TYPE_CHECKING:  # the protocol imports this module, and the server the protoc
 
 def document_opened(ls: QuillLanguageServer, uri: str) -> None:
     document = ls.documents.get(uri)
+    if len(document.text) > ls.completions.settings.max_prefix_chars:
+        return
     path = to_fs_path(uri) or uri
     ls.completions.warm(Cursor(path, document.language_id, document.text, len(document.text)))
 
