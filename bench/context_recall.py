@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from make_recall_cases import CASE_SETS, CaseSet, RecallCase, cursor_text, describe, load_cases
-from quill.backends.tgi import ServerInfo, TgiClient
+from quill.backends.base import ServerInfo
+from quill.backends.tgi import TgiClient
 from quill.context.candidates import ContextPiece, Window, rank_candidates
 from quill.context.snippets import Buffer
 from quill.context.tokens import TokenCounter

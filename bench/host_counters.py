@@ -15,7 +15,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 Counts = dict[str, float]
-GENERATION_ROUTES = frozenset({"/", "/generate", "/generate_stream"})
+GENERATION_ROUTES = frozenset(
+    {"/", "/generate", "/generate_stream", "/v1/completions", "/v1/chat/completions"}
+)
 CLIENT_CLOSED = "499"
 KEYS = ("reused", "computed", "generations", "closed early", "generation seconds")
 

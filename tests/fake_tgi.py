@@ -1,6 +1,6 @@
-"""A stand-in TGI server for fault tests only: it stalls, streams slowly or errors on
+"""A stand-in model server for fault tests only: it stalls, streams slowly or errors on
 purpose, and records what its clients sent, on every route (a real server proves the
-features work)."""
+features work). It speaks TGI's API, or the OpenAI API as vLLM serves it."""
 
 from __future__ import annotations
 
@@ -37,38 +37,64 @@ class Received:
         return f"{self.method} {self.path}?{self.query}\n{headers}\n\n{self.body}"
 
 
+DIALECTS = ("tgi", "openai")
+
+
 class FakeTgi:
     """``behaviour``: "slow" streams a token every ``token_interval_s`` for a long time;
-    "stall" sends headers and then nothing; "error" answers 424 with TGI's error body;
-    "status" answers ``status`` (429, 500, ...) with TGI's error body; "ok" streams three
-    tokens and TGI's final event; "cut" stops after two tokens without the final event;
-    "error_event" sends TGI's mid-stream error event; "invalid_json" sends an event that
+    "stall" sends headers and then nothing; "error" answers 424 with an error body;
+    "status" answers ``status`` (429, 500, ...) with an error body; "ok" streams three
+    tokens and the final event; "cut" stops after two tokens without the final event;
+    "error_event" sends a mid-stream error event; "invalid_json" sends an event that
     is not JSON; "runaway" streams tokens as fast as it can and never stops; "huge_token"
-    sends one token whose text is a megabyte."""
+    sends one token whose text is a megabyte.
 
-    def __init__(self, behaviour: str, token_interval_s: float = 0.2, status: int = 500) -> None:
+    ``dialect``: "tgi" (``/info``, ``/generate_stream``) or "openai" (vLLM's routes:
+    ``/v1/models``, ``/v1/completions``, ``/version``, its ``/tokenize``)."""
+
+    def __init__(
+        self,
+        behaviour: str,
+        token_interval_s: float = 0.2,
+        status: int = 500,
+        dialect: str = "tgi",
+    ) -> None:
+        assert dialect in DIALECTS, dialect
+        self.dialect = dialect
         self.behaviour = behaviour
         self.token_interval_s = token_interval_s
         self.status = status
         self.tokens_sent = 0
         self.streams_started = 0
         self.streams_closed_by_client = 0
-        self.requests: list[dict[str, Any]] = []  # the bodies of /generate_stream
+        self.requests: list[dict[str, Any]] = []  # the bodies of the streamed generations
         self.received: list[Received] = []  # every request, on every route
 
     def app(self) -> _Recording:
-        return _Recording(
-            Starlette(
-                routes=[
-                    Route("/info", self._info),
-                    Route("/health", self._health),
-                    Route("/generate_stream", self._generate_stream, methods=["POST"]),
-                    Route("/tokenize", self._tokenize, methods=["POST"]),
-                    Route("/v1/chat/completions", self._chat, methods=["POST"]),
-                ]
-            ),
-            self.received,
-        )
+        shared = [
+            Route("/health", self._health),
+            Route("/tokenize", self._tokenize, methods=["POST"]),
+            Route("/v1/chat/completions", self._chat, methods=["POST"]),
+        ]
+        if self.dialect == "tgi":
+            routes = [
+                Route("/info", self._info),
+                Route("/generate_stream", self._generate_stream, methods=["POST"]),
+            ]
+        else:
+            routes = [
+                Route("/v1/models", self._models),
+                Route("/version", self._version),
+                Route("/v1/completions", self._generate_stream, methods=["POST"]),
+            ]
+        return _Recording(Starlette(routes=shared + routes), self.received)
+
+    async def _models(self, request: Request) -> Response:
+        model = {"id": "fake/model", "object": "model", "max_model_len": 4096}
+        return JSONResponse({"object": "list", "data": [model]})
+
+    async def _version(self, request: Request) -> Response:
+        return JSONResponse({"version": "0.0.0-fake"})
 
     async def _info(self, request: Request) -> Response:
         return JSONResponse({"model_id": "fake/model", "max_input_tokens": 4096})
@@ -77,8 +103,11 @@ class FakeTgi:
         return Response(status_code=200)
 
     async def _tokenize(self, request: Request) -> Response:
-        """TGI's answer: one entry per token (here, per three characters)."""
-        text = (await request.json())["inputs"]
+        """One entry per token (here, per three characters) for TGI; a count for vLLM."""
+        body = await request.json()
+        if self.dialect == "openai":
+            return JSONResponse({"count": (len(body["prompt"]) + 2) // 3, "max_model_len": 4096})
+        text = body["inputs"]
         tokens = [
             {"id": index, "text": text[start : start + 3], "start": start, "stop": start + 3}
             for index, start in enumerate(range(0, len(text), 3))
@@ -93,16 +122,28 @@ class FakeTgi:
     async def _generate_stream(self, request: Request) -> Response:
         self.requests.append(await request.json())
         if self.behaviour == "error":
-            return JSONResponse({"error": "out of memory", "error_type": "generation"}, 424)
+            return self._error_response("out of memory", "generation", 424)
         if self.behaviour == "status":
             error_type = {429: "overloaded"}.get(self.status, "server")
-            body = {"error": f"fake failure {self.status}", "error_type": error_type}
-            return JSONResponse(body, self.status)
+            return self._error_response(f"fake failure {self.status}", error_type, self.status)
         return StreamingResponse(self._events(request), media_type="text/event-stream")
+
+    def _error_response(self, message: str, error_type: str, status: int) -> Response:
+        if self.dialect == "openai":  # vLLM's error body
+            body = {"object": "error", "message": message, "type": "Error", "code": status}
+            return JSONResponse(body, status)
+        return JSONResponse({"error": message, "error_type": error_type}, status)
 
     def _token(self, index: int, final: bool = False) -> str:
         self.tokens_sent += 1
-        token = {"id": index, "text": "x", "logprob": 0.0, "special": False}
+        return self._event(index, "x", final)
+
+    def _event(self, index: int, text: str, final: bool = False) -> str:
+        if self.dialect == "openai":
+            choice = {"index": 0, "text": text, "finish_reason": "length" if final else None}
+            done = "data: [DONE]\n\n" if final else ""
+            return f"data: {json.dumps({'id': 'cmpl-fake', 'choices': [choice]})}\n\n{done}"
+        token = {"id": index, "text": text, "logprob": 0.0, "special": False}
         event = {"index": index, "token": token, "generated_text": "xxx" if final else None,
                  "details": None}  # fmt: skip
         return f"data:{json.dumps(event)}\n\n"
@@ -120,8 +161,7 @@ class FakeTgi:
                 yield "data:{not json\n\n"
             return
         if self.behaviour == "huge_token":
-            token = {"id": 0, "text": "x" * 1_000_000, "logprob": 0.0, "special": False}
-            yield f"data:{json.dumps({'index': 0, 'token': token})}\n\n"
+            yield self._event(0, "x" * 1_000_000)
             return
         if self.behaviour == "runaway":
             try:
@@ -137,9 +177,7 @@ class FakeTgi:
                 if self.behaviour == "stall":
                     await asyncio.sleep(3600)
                 await asyncio.sleep(self.token_interval_s)
-                token = {"id": index, "text": "x", "logprob": 0.0, "special": False}
-                event = {"index": index, "token": token, "generated_text": None, "details": None}
-                yield f"data:{json.dumps(event)}\n\n"
+                yield self._event(index, "x")
         except asyncio.CancelledError:
             self.streams_closed_by_client += 1
             raise

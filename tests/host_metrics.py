@@ -9,7 +9,9 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-GENERATION_ROUTES = frozenset({"/", "/generate", "/generate_stream", "/v1/completions"})
+GENERATION_ROUTES = frozenset(
+    {"/", "/generate", "/generate_stream", "/v1/completions", "/v1/chat/completions"}
+)
 """The host's routes that ask the model (the others tokenize, describe or count)."""
 COUNTED_WITHIN_S = 0.3
 """Ample time for the host to count a request, which it does once the answer has ended."""

@@ -1,4 +1,4 @@
-"""The TGI HTTP routes, thin: parse → scheduler → TGI-shaped answer.
+"""The TGI HTTP routes, thin: parse → scheduler → TGI-shaped answer (and OpenAI's routes).
 
 Every failure leaves as TGI's `{"error", "error_type"}` with the matching status; bad input is a
 422, never a 500 or a traceback. A client that goes away stops its generation: streams through
@@ -8,6 +8,7 @@ sse-starlette's disconnect handling, `/generate` through a watcher on the ASGI c
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -20,10 +21,12 @@ from starlette.routing import Route
 
 from quill_host import __version__
 from quill_host.auth import BearerTokenMiddleware
+from quill_host.chat_template import compile_chat_template
 from quill_host.engines.base import GeneratedToken
 from quill_host.errors import HostError
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
 from quill_host.metrics import HostMetrics, RequestMetricsMiddleware
+from quill_host.openai_chat import openai_chat_completions, openai_models
 from quill_host.openai_completions import openai_completions
 from quill_host.protocol import (
     Details,
@@ -47,6 +50,8 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
     """The TGI-compatible application around `scheduler` (and its engine)."""
     engine = scheduler.engine
     metrics = HostMetrics(scheduler)
+    chat = compile_chat_template(engine.chat_template, engine.model_id)
+    loaded = int(time.time())
 
     async def generate(request: Request) -> Response:
         body = await parse_body(request, GenerateRequest)
@@ -96,6 +101,12 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
     async def completions(request: Request) -> Response:
         return await openai_completions(request, scheduler, metrics)
 
+    async def chat_completions(request: Request) -> Response:
+        return await openai_chat_completions(request, scheduler, metrics, chat)
+
+    async def models(_: Request) -> Response:
+        return JSONResponse(openai_models(scheduler, loaded))
+
     async def health(_: Request) -> Response:
         # The model is loaded before the socket is bound, so answering at all means ready.
         return Response(status_code=200)
@@ -110,6 +121,8 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
         Route("/generate", generate_once, methods=["POST"]),
         Route("/generate_stream", generate_stream, methods=["POST"]),
         Route("/v1/completions", completions, methods=["POST"]),
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
         Route("/tokenize", tokenize, methods=["POST"]),
         Route("/info", info, methods=["GET"]),
         Route("/health", health, methods=["GET"]),

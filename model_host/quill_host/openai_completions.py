@@ -24,6 +24,7 @@ from quill_host.engines.base import Finish, GeneratedToken
 from quill_host.errors import HostError, ValidationFailed
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
 from quill_host.metrics import HostMetrics
+from quill_host.openai_stops import finish_reason, held_back, without_stop
 from quill_host.protocol import ErrorType, GenerateParameters
 from quill_host.scheduler import Scheduler
 
@@ -103,11 +104,7 @@ class _Reply:
 
     def visible(self, text: str, finish: Finish | None) -> str:
         """Text without the stop sequence that ended it."""
-        if finish is not None and finish.reason == "stop_sequence":
-            for stop in self.stops:
-                if text.endswith(stop):
-                    return text[: -len(stop)]
-        return text
+        return without_stop(text, self.stops, finish)
 
     def chunk(self, text: str, finish: Finish | None, generated: int) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -120,7 +117,7 @@ class _Reply:
                     "text": text,
                     "index": 0,
                     "logprobs": None,
-                    "finish_reason": None if finish is None else _finish_reason(finish),
+                    "finish_reason": None if finish is None else finish_reason(finish),
                 }
             ],
         }
@@ -159,28 +156,13 @@ async def _chunks(
                     text = reply.visible(pending, token.finish)
                     yield {"data": json.dumps(reply.chunk(text, token.finish, generated))}
                     break
-                held = _held_back(pending, reply.stops)
+                held = held_back(pending, reply.stops)
                 if len(pending) > held:
                     piece, pending = pending[: len(pending) - held], pending[len(pending) - held :]
                     yield {"data": json.dumps(reply.chunk(piece, None, generated))}
         except HostError as error:
             yield {"data": json.dumps(_error_body(error))}
         yield {"data": "[DONE]"}
-
-
-def _held_back(text: str, stops: list[str]) -> int:
-    """Length of the longest tail of ``text`` that begins some stop sequence."""
-    longest = 0
-    for stop in stops:
-        for size in range(min(len(stop) - 1, len(text)), longest, -1):
-            if text.endswith(stop[:size]):
-                longest = size
-                break
-    return longest
-
-
-def _finish_reason(finish: Finish) -> str:
-    return "length" if finish.reason == "length" else "stop"
 
 
 _OPENAI_STATUS = {ErrorType.VALIDATION: 400, ErrorType.OVERLOADED: 429}

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from quill_host.engines.base import Engine, GeneratedToken
+from quill_host.engines.base import Engine, GeneratedToken, Prompt
 from quill_host.errors import GenerationFailed, HostError, Overloaded
 from quill_host.protocol import GenerateParameters
 
@@ -66,7 +66,7 @@ class Scheduler:
 
     @asynccontextmanager
     async def generation(
-        self, prompt: str, params: GenerateParameters
+        self, prompt: Prompt, params: GenerateParameters
     ) -> AsyncIterator[AsyncIterator[GeneratedToken]]:
         """Wait for the engine (or raise `Overloaded`), then stream the tokens of one request.
 
@@ -118,7 +118,7 @@ class Scheduler:
 
     def _work(
         self,
-        prompt: str,
+        prompt: Prompt,
         params: GenerateParameters,
         stop: threading.Event,
         queue: asyncio.Queue[_Item],

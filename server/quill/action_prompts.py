@@ -14,6 +14,8 @@ from typing import Protocol
 
 import attrs
 
+from quill.prompts import is_instruct
+
 FENCE = "```"
 _FENCED = re.compile(r"```[\w+-]*[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
@@ -130,11 +132,8 @@ class InstructPrompter:
 
 
 def prompter_for(model_id: str) -> Prompter:
-    """Instruct models by their id (``…-Instruct``, ``…-it``, ``…-chat``), else base."""
-    lowered = model_id.lower()
-    if "instruct" in lowered or lowered.endswith(("-it", "-chat")):
-        return InstructPrompter()
-    return BasePrompter()
+    """Instruct models by their id (see ``is_instruct``), else base."""
+    return InstructPrompter() if is_instruct(model_id) else BasePrompter()
 
 
 def reindent(code: str, indent: str) -> str:

@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "serve":
-        return _serve(args.tcp)
+        return _serve(args)
     if args.command == "prompt":
         return asyncio.run(_prompt(args))
     return asyncio.run(_complete(args))
@@ -63,7 +63,25 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", parents=[logging_options], help="run the language server (stdio by default)"
     )
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    # The transport flags are vscode-languageclient's (which appends them to the command).
+    transport = serve.add_mutually_exclusive_group()
+    transport.add_argument("--stdio", action="store_true", help="talk over stdin/stdout")
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport.add_argument(
+        "--socket", type=int, metavar="PORT", help="connect to a client listening on this port"
+    )
+    transport.add_argument(
+        "--pipe", metavar="NAME", help="connect to a client listening on this Unix socket"
+    )
+    transport.add_argument("--node-ipc", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument(
+        "--clientProcessId",
+        "--client-process-id",
+        dest="client_process_id",
+        type=int,
+        metavar="PID",
+        help="exit when this process (the editor) exits",
+    )
 
     commands.add_parser(
         "host",
@@ -105,15 +123,25 @@ def _host(argv: list[str]) -> int:
     return host_main(argv)
 
 
-def _serve(tcp: str | None) -> int:
+def _serve(args: argparse.Namespace) -> int:
+    from quill.lsp import client_process, transports
     from quill.lsp.server import create_server
 
-    server = create_server()
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
+    if args.node_ipc:
+        print(
+            "quill serve: --node-ipc is Node.js's own channel, which a Python server cannot"
+            " open; start Quill with --stdio (vscode-languageclient: TransportKind.stdio)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.client_process_id is not None:
+        client_process.exit_when_gone(args.client_process_id)
+    transport = transports.Transport(tcp=args.tcp, socket_port=args.socket, pipe=args.pipe)
+    try:
+        transports.serve(create_server(), transport)
+    except (transports.UnsupportedTransport, OSError) as error:
+        print(f"quill serve: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -206,6 +234,7 @@ async def _prompt(args: argparse.Namespace) -> int:
                     "line": args.line,
                     "column": args.column,
                     "model": info.model_id,
+                    "dialect": info.dialect,
                     "format": prompt.format,
                     "prompt": prompt.text,
                     "messages": [{"role": r, "content": c} for r, c in prompt.messages],
@@ -224,7 +253,8 @@ async def _prompt(args: argparse.Namespace) -> int:
     else:
         print(prompt.text)
     print(
-        f"--- {prompt.format} prompt, {prompt.tokens} of {prompt.budget} tokens, "
+        f"--- {info.model_id} ({info.dialect}): "
+        f"{prompt.format} prompt, {prompt.tokens} of {prompt.budget} tokens, "
         f"{len(prompt.pieces)} context pieces ({report.files} files indexed)",
         file=sys.stderr,
     )

@@ -1,6 +1,5 @@
-"""One model call for an action, explanation or hover: a raw prompt through TGI's
-``/generate_stream`` (base models), or chat messages through ``/v1/chat/completions``
-(instruct models: the server applies the model's own chat template)."""
+"""One model call for an action, explanation or hover: a raw prompt streamed (base models),
+or chat messages (instruct models: the server applies the model's own chat template)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import logging
 import time
 
 from quill.action_prompts import ModelCall, Prompter, prompter_for
-from quill.backends.tgi import GenerationOptions
+from quill.backends.base import GenerationOptions
 from quill.model_endpoint import ModelEndpoint
 from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
 from quill.redaction import check_shareable

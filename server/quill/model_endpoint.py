@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import asyncio
 
-from quill.backends.tgi import ServerInfo, TgiClient
+from quill.backends.base import ServerInfo
+from quill.backends.detect import Backend, connect
 from quill.context.tokens import TokenCounter
 from quill.embedded_host import EmbeddedHost
 from quill.settings import Settings
 
 
 class ModelEndpoint:
-    """One model server and its ``/info``, asked once and remembered."""
+    """One model server and what it says of itself, asked once and remembered."""
 
-    def __init__(self, url: str, api_token: str, ca_bundle: str = "") -> None:
+    def __init__(
+        self, url: str, api_token: str, ca_bundle: str = "", backend: Backend = "auto"
+    ) -> None:
         self.url = url
         self.api_token = api_token
         self.ca_bundle = ca_bundle
-        self.client = TgiClient(url, api_token, ca_bundle=ca_bundle)
+        self.backend = backend
+        self.client = connect(url, api_token, ca_bundle, backend)
         self.tokens = TokenCounter(self.client.tokenize)
         self._info: ServerInfo | None = None
         self.answered = False  # a completion has come back from it (its cache is warm)
+
+    @property
+    def identity(self) -> tuple[str, str, str, Backend]:
+        """What makes it another server: a change of any of these settings."""
+        return self.url, self.api_token, self.ca_bundle, self.backend
 
     async def info(self) -> ServerInfo:
         if self._info is None:
@@ -48,8 +57,8 @@ class EndpointProvider:
             url = settings.server_url or await self._embedded_url()
             token = settings.api_token if settings.server_url else ""
             current = self._endpoint
-            wanted = (url, token, settings.ca_bundle)
-            if current is None or (current.url, current.api_token, current.ca_bundle) != wanted:
+            wanted = (url, token, settings.ca_bundle, settings.backend)
+            if current is None or current.identity != wanted:
                 await self._close_current()
                 self._endpoint = current = ModelEndpoint(*wanted)
             return current

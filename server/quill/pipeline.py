@@ -16,7 +16,7 @@ from contextlib import aclosing
 import attrs
 
 from quill.action_prompts import InstructPrompter
-from quill.backends.tgi import GenerationOptions, TgiClient
+from quill.backends.base import GenerationOptions, ModelServer
 from quill.cursor import Cursor
 from quill.model_endpoint import ModelEndpoint
 from quill.postprocess import Extent, choose_extent, postprocess, stop_sequences
@@ -121,7 +121,7 @@ async def warm(
 
 
 async def generate_lines(
-    client: TgiClient,
+    client: ModelServer,
     prompt: str,
     options: GenerationOptions,
     stops: tuple[str, ...],
@@ -154,7 +154,7 @@ def _complete_lines_end(text: str) -> int:
 
 
 async def generate_until_stop(
-    client: TgiClient, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
+    client: ModelServer, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
 ) -> str:
     """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
     some stops (or get only the first four) must not keep generating for nothing."""

@@ -20,7 +20,7 @@ from pathlib import PurePath
 
 import attrs
 
-from quill.backends.tgi import ServerInfo
+from quill.backends.base import ServerInfo
 from quill.context.candidates import ContextPiece, ContextSources, Window, rank_candidates
 from quill.context.selection import StickySelection
 from quill.context.tokens import TokenCounter

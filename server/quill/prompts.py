@@ -9,6 +9,7 @@ large steps, and always to the start of a line.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -100,19 +101,29 @@ _FAMILY_MARKERS: tuple[tuple[str, str], ...] = (
     ("code-llama", "codellama"),
     ("codestral", "codestral"),
     ("iquest-coder", "chat"),
-    ("-instruct", "chat"),
 )
+
+# An instruct (chat) model's id or file name: "…-Instruct", "…-it", "…-chat", also with a
+# quantization after it ("gemma-3-270m-it-Q4_K_M.gguf").
+_INSTRUCT = re.compile(r"instruct|(?:^|[-_./])(?:it|chat)(?:[-_.]|$)")
+
+
+def is_instruct(model_id: str) -> bool:
+    """Whether the model answers chat turns rather than continuing text: such a model gets
+    chat prompts for completions and actions alike, unless its family has FIM (above)."""
+    return _INSTRUCT.search(model_id.lower()) is not None
 
 
 def template_for(prompt_format: PromptFormat, model_id: str) -> Template:
-    """The configured template, or the one the model id names (prefix-only otherwise)."""
+    """The configured template, or the one the model id names: its family's FIM, chat for
+    another instruct model, prefix-only otherwise."""
     if prompt_format != "auto":
         return TEMPLATES[prompt_format]
     lowered = model_id.lower()
     for marker, family in _FAMILY_MARKERS:
         if marker in lowered:
             return TEMPLATES[family]
-    return TEMPLATES["prefix"]
+    return TEMPLATES["chat" if is_instruct(model_id) else "prefix"]
 
 
 def anchored_window_start(text: str, cursor: int, max_chars: int) -> int:

@@ -20,6 +20,7 @@ from typing import Literal
 
 import attrs
 
+from quill.backends.base import ServerInfo
 from quill.backends.errors import FailureKind, ModelServerError
 from quill.cursor import Cursor
 from quill.embedded_host import HostStartError
@@ -49,6 +50,11 @@ WARM_DEADLINE_S = 60.0
 # embedded host is still loading its model, which is no outage.
 StatusState = Literal["ready", "working", "warming", "error", "disabled"]
 StatusCallback = Callable[[StatusState, str | None], None]
+
+# Which request asks: ghost text (``textDocument/inlineCompletion``) or a completion item
+# (``textDocument/completion``). A client may send both for one keystroke; each supersedes
+# only its own kind, or the two would cancel each other forever.
+RequestKind = Literal["inline", "item"]
 
 
 class OutageReporter:
@@ -94,8 +100,10 @@ class CompletionService:
         self.outage = OutageReporter(show_error)
         self._on_status = on_status
         self.last_prompt: Prompt | None = None
+        self.last_server: ServerInfo | None = None  # the server that answered last
+        self.tokens_exact = True  # whether its prompts were counted in its own tokenizer
         self.context: PromptContext | None = None  # the workspace's, once there is one
-        self._running: dict[str, asyncio.Task[Suggestion | None]] = {}
+        self._running: dict[tuple[str, RequestKind], asyncio.Task[Suggestion | None]] = {}
         self._probe: asyncio.Task[None] | None = None
         self.cache = SuggestionCache(self._speculate)
         self.counts = RequestCounts()
@@ -107,22 +115,26 @@ class CompletionService:
         counts = attrs.asdict(self.counts) | attrs.asdict(self.cache.counts)
         return {camel_case(name): value for name, value in counts.items()}
 
-    async def complete(self, key: str, cursor: Cursor, *, debounce: bool) -> Suggestion | None:
+    async def complete(
+        self, key: str, cursor: Cursor, *, debounce: bool, kind: RequestKind = "inline"
+    ) -> Suggestion | None:
         """A suggestion for ``cursor``; ``None`` if disabled, superseded or failed.
 
-        ``key`` names the document: a newer request with the same key cancels this one.
-        Cancelling the calling task (``$/cancelRequest``) cancels the model call too.
+        ``key`` names the document: a newer request of the same ``kind`` for it cancels
+        this one. Cancelling the calling task (``$/cancelRequest``) cancels the model call
+        too.
         """
         if not self.settings.enable:
             return None
         self.counts.requests += 1
-        if (previous := self._running.pop(key, None)) is not None:
+        running_key = (key, kind)
+        if (previous := self._running.pop(running_key, None)) is not None:
             previous.cancel()
         if debounce and self.settings.look_ahead and self._cold(key):
             self._warmed[key] = time.monotonic()
             self.warm(cursor)  # while the user types on, before the debounce ends
         task = asyncio.create_task(self._answer(key, cursor, debounce))
-        self._running[key] = task
+        self._running[running_key] = task
         self._report("working")
         try:
             return await task
@@ -132,8 +144,8 @@ class CompletionService:
                 raise  # the client cancelled this request
             return None  # superseded by a newer request for the same document
         finally:
-            if self._running.get(key) is task:
-                del self._running[key]
+            if self._running.get(running_key) is task:
+                del self._running[running_key]
             if not self._running:
                 self.report_status()
 
@@ -246,6 +258,8 @@ class CompletionService:
             return None
         self.outage.recovered()
         endpoint.answered = True
+        self.last_server = await endpoint.info()  # known by now: the prompt needed it
+        self.tokens_exact = endpoint.tokens.exact
         if suggestion is None:
             return None
         if suggestion.prompt is not None and suggestion.prompt.context_stale:

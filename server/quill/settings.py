@@ -37,6 +37,8 @@ class Settings:
     enable: bool = True
     # Empty: start (or reuse) the embedded model host on this machine.
     server_url: str = ""
+    # The API serverUrl speaks: "auto" asks it (TGI's /info, else OpenAI's /v1/models).
+    backend: Literal["auto", "tgi", "openai"] = "auto"
     api_token: str = attrs.field(default="", repr=False)
     # A CA certificate file (PEM) for an https serverUrl signed by a private CA; TLS is
     # always verified, against this file or the system's store.
@@ -66,6 +68,9 @@ class Settings:
     # Characters of text before the cursor sent to a model; the window start is anchored.
     max_prefix_chars: int = attrs.field(default=6000, validator=_positive)
     max_suffix_chars: int = attrs.field(default=1500, validator=_not_negative)
+    # Also offer the suggestion as a completion item: "auto" does for clients without
+    # inline completion (ghost text), where it is the only way to show one.
+    completion_items: Literal["auto", "on", "off"] = "auto"
     # Hovers: add a short model-written explanation (cached by the definition's content).
     hover_explain: bool = False
     # A hover is answered within this time; a late explanation is kept for the next hover.

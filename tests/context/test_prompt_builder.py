@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quill.backends.tgi import ServerInfo
+from quill.backends.base import ServerInfo
 from quill.context.candidates import ContextSources
 from quill.context.index import WorkspaceIndex
 from quill.context.recent_edits import RecentEdits

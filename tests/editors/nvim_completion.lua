@@ -1,13 +1,15 @@
--- Run by test_neovim.py in `nvim --headless --clean`: set Quill up as a user would, open a
--- Python file, ask for a completion at the cursor and apply it (nvim_harness.lua writes
--- what happened to $QUILL_RESULT).
+-- Run by test_neovim.py in `nvim --headless --clean`: set Quill up as a user would who
+-- wants completion items too (`completion = true`), open a Python file, ask for a
+-- completion at the cursor and apply it (nvim_harness.lua writes what happened to
+-- $QUILL_RESULT).
 
 local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
 local session = dofile(vim.fs.joinpath(here, "nvim_harness.lua"))
 
 session({ debounceMs = 0, maxNewTokens = 32 }, function(quill, bufnr, client, result)
-  -- on_attach ran: it enabled vim.lsp.completion and mapped the "complete now" key.
+  -- on_attach ran: it enabled vim.lsp.completion and mapped the "suggest now" key.
   result.keymap_desc = vim.fn.maparg("<C-Space>", "i", false, true).desc or vim.NIL
+  result.completion_items_setting = quill.options.settings.completionItems
   result.offset_encoding = client.offset_encoding
   result.has_completion_provider = client.server_capabilities.completionProvider ~= nil
   result.has_inline_completion_provider = client.server_capabilities.inlineCompletionProvider ~= nil
@@ -39,4 +41,4 @@ session({ debounceMs = 0, maxNewTokens = 32 }, function(quill, bufnr, client, re
     vim.lsp.util.apply_text_edits({ items[1].textEdit }, bufnr, client.offset_encoding)
     result.text_after = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, true), "\n")
   end
-end)
+end, { completion = true })

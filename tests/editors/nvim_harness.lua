@@ -4,15 +4,18 @@
 
 local env = vim.env
 
-local function session(settings, checks)
+---@param settings table the server's settings (over serverUrl and a long deadline)
+---@param checks fun(quill: table, bufnr: integer, client: vim.lsp.Client, result: table)
+---@param options? quill.Options more options for setup()
+local function session(settings, checks, options)
   local result = {}
   local function run()
     vim.opt.runtimepath:prepend(env.QUILL_PLUGIN)
     local quill = require("quill")
-    quill.setup({
+    quill.setup(vim.tbl_extend("force", options or {}, {
       cmd = { env.QUILL_PYTHON, "-m", "quill", "serve" },
       settings = vim.tbl_extend("force", { serverUrl = env.QUILL_SERVER_URL, deadlineMs = 60000 }, settings),
-    })
+    }))
     vim.cmd.edit(env.QUILL_FILE)
     result.filetype = vim.bo.filetype
     local bufnr = vim.api.nvim_get_current_buf()

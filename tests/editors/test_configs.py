@@ -9,8 +9,9 @@ import shlex
 import shutil
 import subprocess
 import tomllib
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -62,9 +63,43 @@ def test_lsp4ij_template_starts_quill_serve() -> None:
 
 def test_lsp4ij_options_are_the_server_settings_and_defaults() -> None:
     options = json.loads((JETBRAINS / "initializationOptions.json").read_text())
-    assert options == SERVER_DEFAULTS
+    # LSP4IJ asks for inline completion without declaring it (LSPInlineCompletionFeature):
+    # "auto" would also offer completion items, and every keystroke would cost two requests.
+    assert options == SERVER_DEFAULTS | {"completionItems": "off"}
     settings = json.loads((JETBRAINS / "settings.json").read_text())
     _assert_valid_settings(settings)  # {"quill": {...}}, laid over the options at run time
+
+
+# What LSP4IJ reads from a template folder and a template.json, from its sources
+# (redhat-developer/lsp4ij: LanguageServerTemplate.java, LanguageServerTemplateDeserializer.java).
+LSP4IJ_FILES = {
+    "template.json",
+    "initializationOptions.json",
+    "settings.json",
+    "settings.schema.json",
+    "clientSettings.json",
+    "README.md",
+}
+LSP4IJ_TEMPLATE_KEYS = {"id", "name", "programArgs", "fileTypeMappings", "languageMappings"}
+LSP4IJ_OS_KEYS = {"default", "windows", "mac", "unix"}
+
+
+def test_lsp4ij_template_is_in_the_format_lsp4ij_reads() -> None:
+    """LSP4IJ imports the folder by file name and reads template.json with a hand-written
+    Gson deserializer: an unknown file is ignored, a missing ``patterns`` array throws."""
+    assert {path.name for path in JETBRAINS.iterdir()} <= LSP4IJ_FILES
+    template = json.loads((JETBRAINS / "template.json").read_text())
+    assert set(template) <= LSP4IJ_TEMPLATE_KEYS
+    assert isinstance(template["name"], str)
+    assert set(template["programArgs"]) <= LSP4IJ_OS_KEYS
+    assert isinstance(template["programArgs"]["default"], str)
+    for mapping in template["fileTypeMappings"]:
+        assert set(mapping) == {"fileType", "languageId"}
+        assert isinstance(mapping["languageId"], str)
+        assert set(mapping["fileType"]) <= {"name", "patterns"}
+        patterns = mapping["fileType"]["patterns"]
+        assert patterns, mapping
+        assert all(isinstance(pattern, str) for pattern in patterns)
 
 
 def test_helix_entries_start_quill_serve() -> None:
@@ -73,7 +108,13 @@ def test_helix_entries_start_quill_serve() -> None:
     _assert_starts_quill_serve([server["command"], *server["args"]])
     _assert_valid_settings(server["config"])
     [python] = [language for language in config["language"] if language["name"] == "python"]
-    assert "quill" in python["language-servers"]
+    [quill] = [
+        entry
+        for entry in python["language-servers"]
+        if entry == "quill" or (isinstance(entry, dict) and entry["name"] == "quill")
+    ]
+    # Hovers are left to the language's own server, which Helix would otherwise ask first.
+    assert quill == {"name": "quill", "except-features": ["hover"]}
 
 
 def test_vscode_settings_are_the_server_settings_with_their_defaults() -> None:
@@ -93,6 +134,26 @@ def test_vscode_settings_are_the_server_settings_with_their_defaults() -> None:
     prompt_formats = server_keys["promptFormat"]["enum"]
     for prompt_format in prompt_formats:
         _assert_valid_settings({"promptFormat": prompt_format})
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def test_vscode_settings_schema_types_are_the_server_types() -> None:
+    """A value VS Code's settings editor accepts is one the server accepts: same type,
+    same choices."""
+    properties = json.loads(VSCODE_MANIFEST.read_text())["contributes"]["configuration"][
+        "properties"
+    ]
+    hints = typing.get_type_hints(Settings)
+    for field in attrs.fields(Settings):
+        spec = properties[f"quill.{_camel(field.name)}"]
+        hint = hints[field.name]
+        if typing.get_origin(hint) is Literal:
+            assert spec["type"] == "string", field.name
+            assert spec["enum"] == list(typing.get_args(hint)), field.name
+        else:
+            assert spec["type"] == _JSON_TYPES[hint], field.name
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
+from pytest_lsp import LanguageClient
 
 from quill.edits import Replacement, apply_replacements
 from tests.conftest import StartClient, open_document
@@ -72,6 +73,13 @@ def apply_edit(text: str, edit: types.WorkspaceEdit, version: int) -> str:
         if isinstance(e, types.TextEdit)
     ]
     return apply_replacements(text, replacements)
+
+
+async def add_docstring_action(client: LanguageClient) -> types.CodeAction:
+    """The listed "Add docstring" action on ``area`` of ``SOURCE`` (opened as ``URI``)."""
+    action = (await _actions(client, AREA))["Quill: Add docstring"]
+    assert isinstance(action, types.CodeAction)
+    return action
 
 
 async def _actions(client, position, *diagnostics):  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
@@ -78,6 +80,54 @@ async def test_completion_item_edits_from_the_word_being_typed(
     assert isinstance(edit, types.TextEdit)
     assert edit.range == types.Range(types.Position(0, len(text) - 1), end)  # the word "1"
     assert edit.new_text.startswith("16")  # the word typed, and what the model added
+
+
+INLINE_CLIENT = types.ClientCapabilities(
+    text_document=types.TextDocumentClientCapabilities(
+        inline_completion=types.InlineCompletionClientCapabilities()
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "setting", "offered"),
+    [
+        (INLINE_CLIENT, "auto", False),  # VS Code, Neovim 0.12: ghost text only
+        (types.ClientCapabilities(), "auto", True),  # Helix, Neovim 0.11's vim.lsp.completion
+        (INLINE_CLIENT, "on", True),
+        (types.ClientCapabilities(), "off", False),
+    ],
+)
+async def test_completion_items_are_offered_where_there_is_no_ghost_text(
+    start_client: StartClient, capabilities: types.ClientCapabilities, setting: str, offered: bool
+) -> None:
+    options = {"serverUrl": "http://127.0.0.1:9", "completionItems": setting}  # no model needed
+    _, initialized = await start_client(options, capabilities)
+    assert initialized.capabilities.inline_completion_provider is not None
+    assert (initialized.capabilities.completion_provider is not None) == offered
+
+
+async def test_ghost_text_and_a_completion_item_asked_together_both_arrive(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    """VS Code asks for both on one keystroke when both are offered: one kind of request
+    supersedes only its own kind, or each would cancel the other."""
+    client, _ = await start_client(_options(model_host_url, completionItems="on"), INLINE_CLIENT)
+    open_document(client, COUNTING_URI, COUNTING)
+    completion = client.text_document_completion_async(
+        types.CompletionParams(types.TextDocumentIdentifier(COUNTING_URI), COUNTING_END)
+    )
+    inline = client.text_document_inline_completion_async(
+        inline_params(COUNTING_URI, COUNTING_END, automatic=True)
+    )
+    items, ghost = await asyncio.gather(completion, inline)
+    assert isinstance(items, types.CompletionList)
+    assert ghost is not None
+    [item] = items.items
+    assert not item.preselect  # the language's own items stay first for Enter
+    [ghost_item] = ghost.items
+    assert isinstance(ghost_item.insert_text, str)
+    assert ghost_item.insert_text.startswith("15")
 
 
 async def test_ranges_follow_the_negotiated_encoding(

@@ -5,7 +5,9 @@ Tests that count the stand-in's streams turn ``lookAhead`` off, so that warm-ups
 speculations (which fail quietly) do not add streams of their own; the first test keeps
 it on, and shows their failures cost no extra message.
 
-The stand-in servers here only make faults; the real host proves the features work.
+The stand-in servers here only make faults; the real host proves the features work. Each
+fault is made in every dialect Quill speaks (TGI's API, and the OpenAI API as vLLM serves it),
+found from ``serverUrl`` alone as a user's server would be.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 
 from tests.conftest import STATS, STATS_URI, StartClient, inline_params, open_document
-from tests.fake_tgi import FakeTgi, closed_port_url, serve_fake_tgi
+from tests.fake_tgi import DIALECTS, FakeTgi, closed_port_url, serve_fake_tgi
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    dialect: str = request.param
+    return dialect
 
 
 async def _wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
@@ -46,8 +54,10 @@ async def test_a_server_that_is_down_gives_empty_answers_and_one_message(
     assert "127.0.0.1" in errors[0].message
 
 
-async def test_a_stalled_server_is_cut_off_at_the_deadline(start_client: StartClient) -> None:
-    fake = FakeTgi("stall")
+async def test_a_stalled_server_is_cut_off_at_the_deadline(
+    start_client: StartClient, dialect: str
+) -> None:
+    fake = FakeTgi("stall", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client({"serverUrl": url, "lookAhead": False, "deadlineMs": 500})
         open_document(client, STATS_URI, STATS)
@@ -62,8 +72,8 @@ async def test_a_stalled_server_is_cut_off_at_the_deadline(start_client: StartCl
         assert "deadline" in message.message
 
 
-async def test_a_generation_error_is_reported_once(start_client: StartClient) -> None:
-    fake = FakeTgi("error")
+async def test_a_generation_error_is_reported_once(start_client: StartClient, dialect: str) -> None:
+    fake = FakeTgi("error", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client({"serverUrl": url, "lookAhead": False})
         open_document(client, STATS_URI, STATS)
@@ -75,8 +85,10 @@ async def test_a_generation_error_is_reported_once(start_client: StartClient) ->
         assert "out of memory" in message.message
 
 
-async def test_a_newer_request_supersedes_and_stops_the_older(start_client: StartClient) -> None:
-    fake = FakeTgi("slow", token_interval_s=0.1)
+async def test_a_newer_request_supersedes_and_stops_the_older(
+    start_client: StartClient, dialect: str
+) -> None:
+    fake = FakeTgi("slow", token_interval_s=0.1, dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
             {
@@ -112,8 +124,10 @@ async def test_a_newer_request_supersedes_and_stops_the_older(start_client: Star
         assert not client.messages
 
 
-async def test_cancel_request_closes_the_model_stream(start_client: StartClient) -> None:
-    fake = FakeTgi("slow", token_interval_s=0.1)
+async def test_cancel_request_closes_the_model_stream(
+    start_client: StartClient, dialect: str
+) -> None:
+    fake = FakeTgi("slow", token_interval_s=0.1, dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client({"serverUrl": url, "lookAhead": False, "deadlineMs": 5000})
         open_document(client, STATS_URI, STATS)
@@ -130,19 +144,20 @@ async def test_cancel_request_closes_the_model_stream(start_client: StartClient)
 
 
 @pytest.mark.parametrize(
-    ("fake", "cause"),
+    ("behaviour", "status", "cause"),
     [
-        (FakeTgi("status", status=429), "is overloaded"),
-        (FakeTgi("status", status=500), "reported an error"),
-        (FakeTgi("invalid_json"), "not the TGI API"),
-        (FakeTgi("cut"), "stopped in the middle of an answer"),
-        (FakeTgi("error_event"), "CUDA out of memory"),
+        ("status", 429, "is overloaded"),
+        ("status", 500, "reported an error"),
+        ("invalid_json", 500, "a form Quill does not know"),
+        ("cut", 500, "stopped in the middle of an answer"),
+        ("error_event", 500, "CUDA out of memory"),
     ],
     ids=["429", "500", "invalid-json", "cut-stream", "error-event"],
 )
 async def test_each_fault_is_answered_in_time_and_named_once(
-    start_client: StartClient, fake: FakeTgi, cause: str
+    start_client: StartClient, dialect: str, behaviour: str, status: int, cause: str
 ) -> None:
+    fake = FakeTgi(behaviour, status=status, dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
             {"serverUrl": url, "lookAhead": False, "deadlineMs": 2000, "debounceMs": 0}
@@ -161,9 +176,9 @@ async def test_each_fault_is_answered_in_time_and_named_once(
 
 
 async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
-    start_client: StartClient,
+    start_client: StartClient, dialect: str
 ) -> None:
-    fake = FakeTgi("runaway")
+    fake = FakeTgi("runaway", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
             {
@@ -186,8 +201,10 @@ async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
         assert not client.messages
 
 
-async def test_a_token_of_garbage_size_is_refused_not_inserted(start_client: StartClient) -> None:
-    fake = FakeTgi("huge_token")
+async def test_a_token_of_garbage_size_is_refused_not_inserted(
+    start_client: StartClient, dialect: str
+) -> None:
+    fake = FakeTgi("huge_token", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
             {"serverUrl": url, "lookAhead": False, "deadlineMs": 2000, "debounceMs": 0}
@@ -201,7 +218,7 @@ async def test_a_token_of_garbage_size_is_refused_not_inserted(start_client: Sta
 
 
 async def test_the_server_coming_back_is_noticed_within_a_second(
-    start_client: StartClient,
+    start_client: StartClient, dialect: str
 ) -> None:
     url = closed_port_url()
     client, _ = await start_client(
@@ -215,7 +232,7 @@ async def test_the_server_coming_back_is_noticed_within_a_second(
     assert not result.items
     await _wait_for(lambda: states and states[-1] == "error")
     await asyncio.sleep(1.5)  # the probe has backed off to its longest wait
-    fake = FakeTgi("ok")
+    fake = FakeTgi("ok", dialect=dialect)
     with serve_fake_tgi(fake, port=int(url.rsplit(":", 1)[1])):
         back = time.monotonic()
         await _wait_for(lambda: states[-1] == "ready", timeout_s=3.0)

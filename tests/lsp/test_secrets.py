@@ -22,7 +22,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.conftest import StartClient, open_document
-from tests.fake_tgi import FakeTgi, Received, self_signed_certificate, serve_fake_tgi
+from tests.fake_tgi import DIALECTS, FakeTgi, Received, self_signed_certificate, serve_fake_tgi
 from tests.unit.test_redaction import AWS_KEY, GITHUB, HF, PASSWORD, PLANTED, PRIVATE_KEY
 
 SECRETS_BLOCK = (
@@ -76,15 +76,16 @@ def _bodies(fake: FakeTgi, path: str) -> list[str]:
     return [request.body for request in fake.received if request.path == path]
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("prompt_format", ["auto", "starcoder", "qwen", "chat"])
 async def test_no_planted_secret_reaches_the_model_server_on_any_route(
-    start_client: StartClient, tmp_path: Path, prompt_format: str
+    start_client: StartClient, tmp_path: Path, prompt_format: str, dialect: str
 ) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / "helpers.py").write_text(HELPERS)
     before = f"from helpers import connect\n{LONG_PREFIX}connect()\n    "
     text, cursor = before + LONG_SUFFIX, len(before)
-    fake = FakeTgi("ok")
+    fake = FakeTgi("ok", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
             {"serverUrl": url, "debounceMs": 0, "promptFormat": prompt_format},
@@ -164,10 +165,11 @@ async def _resolve_each(client: Any, uri: str, line: int) -> list[str]:
     return errors
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
 async def test_hovers_code_actions_and_explain_send_no_secret(
-    start_client: StartClient, tmp_path: Path
+    start_client: StartClient, tmp_path: Path, dialect: str
 ) -> None:
-    fake = FakeTgi("ok")
+    fake = FakeTgi("ok", dialect=dialect)
     uri = (tmp_path / "config.py").as_uri()
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(

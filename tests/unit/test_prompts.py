@@ -22,6 +22,12 @@ def test_family_from_model_id() -> None:
     assert template_for("auto", "gemma-3-270m-q4_k_m") is TEMPLATES["prefix"]
     assert template_for("codellama", "anything") is TEMPLATES["codellama"]
     assert template_for("auto", "IQuestLab/IQuest-Coder-V1-40B-Instruct") is TEMPLATES["chat"]
+    # Another instruct model gets chat; a coder family with FIM keeps its FIM.
+    assert template_for("auto", "/models/gemma-3-270m-it-Q4_K_M.gguf") is TEMPLATES["chat"]
+    assert template_for("auto", "mistral-7b-instruct-v0.3") is TEMPLATES["chat"]
+    assert template_for("auto", "qwen2.5-coder-1.5b-instruct") is TEMPLATES["qwen"]
+    assert template_for("auto", "gemma-3-270m-q4_k_m") is TEMPLATES["prefix"]
+    assert template_for("auto", "bigcode/starcoder2-3b-italian") is TEMPLATES["starcoder"]
 
 
 def test_fill_in_the_middle_layout() -> None:

@@ -4,7 +4,10 @@
 import * as fs from "node:fs";
 import * as vscode from "vscode";
 import {
+  CloseAction,
+  type CloseHandlerResult,
   DidChangeConfigurationNotification,
+  type ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
@@ -14,6 +17,7 @@ import {
 
 import {
   type ClientState,
+  crashMessage,
   explainArguments,
   type LspPosition,
   parseStatus,
@@ -72,8 +76,24 @@ function createClient(): LanguageClient | undefined {
     args: resolved.args,
     transport: TransportKind.stdio,
   };
+  // The client's own error handler decides whether to restart a server that exited (up to 4
+  // times in 3 minutes); this one only shows that decision, so the status bar never says
+  // "ready" for a server that is gone. The new server's first quill/status replaces it.
+  let defaultHandler: ErrorHandler | undefined;
+  const errorHandler: ErrorHandler = {
+    error: (error, message, count) => defaultHandler!.error(error, message, count),
+    closed: async (): Promise<CloseHandlerResult> => {
+      const result = await defaultHandler!.closed();
+      const restart = result.action === CloseAction.Restart;
+      const text = crashMessage({ restart, message: result.message });
+      output.warn(`the server exited: ${text}`);
+      showStatus("crashed", text);
+      return result;
+    },
+  };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    errorHandler,
     initializationOptions: currentSettings(),
     outputChannel: output,
     middleware: {
@@ -87,6 +107,7 @@ function createClient(): LanguageClient | undefined {
     },
   };
   const created = new LanguageClient("quill", "Quill", serverOptions, clientOptions);
+  defaultHandler = created.createDefaultErrorHandler();
   created.onNotification("quill/status", (params: unknown) => {
     const status = parseStatus(params);
     if (status) {
@@ -185,7 +206,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("quill.showLastPrompt", showLastPrompt),
     vscode.commands.registerCommand("quill.showOutput", () => output.show()),
-    vscode.commands.registerCommand("quill.explain", explain),
+    // Not "quill.explain": that is the server's command, which vscode-languageclient registers
+    // as a VS Code command of the same name (a second registration fails the client's start).
+    vscode.commands.registerCommand("quill.explainSelection", explain),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration(`${SECTION}.server`)) {
         await stop();

@@ -7,6 +7,7 @@ import * as path from "node:path";
 export const SERVER_SETTING_KEYS = [
   "enable",
   "serverUrl",
+  "backend",
   "apiToken",
   "caBundle",
   "promptFormat",
@@ -21,6 +22,7 @@ export const SERVER_SETTING_KEYS = [
   "deadlineMs",
   "maxPrefixChars",
   "maxSuffixChars",
+  "completionItems",
   "hoverExplain",
   "hoverDeadlineMs",
 ] as const;
@@ -47,7 +49,12 @@ export function serverSettings(get: (key: ServerSettingKey) => unknown): ServerS
 /** The states of the server's `quill/status` notification, plus the client's own. */
 export type ServerState = "ready" | "working" | "warming" | "error" | "disabled";
 const SERVER_STATES: readonly string[] = ["ready", "working", "warming", "error", "disabled"];
-export type ClientState = ServerState | "starting" | "stopped";
+/**
+ * The client's own states: "starting" until the server's first `quill/status`, "stopped" when
+ * it was stopped on purpose (or never started), "crashed" when its process exited on its own
+ * (the tooltip says whether it is being restarted).
+ */
+export type ClientState = ServerState | "starting" | "stopped" | "crashed";
 
 export interface StatusParams {
   state: ServerState;
@@ -68,7 +75,11 @@ const STATUS_TEXT: Record<ClientState, [icon: string, tooltip: string]> = {
   disabled: ["$(circle-slash)", "Quill: suggestions are off"],
   starting: ["$(sync~spin)", "Quill: starting the server…"],
   stopped: ["$(debug-disconnect)", "Quill: the server is not running"],
+  crashed: ["$(warning)", "Quill: the server crashed"],
 };
+
+/** Every state the status bar item can show, for tests that read it back from the screen. */
+export const CLIENT_STATES = Object.keys(STATUS_TEXT) as readonly ClientState[];
 
 /** The status bar item for a state; the server's message, if any, becomes the tooltip. */
 export function statusView(state: ClientState, message?: string): StatusView {
@@ -76,7 +87,7 @@ export function statusView(state: ClientState, message?: string): StatusView {
   return {
     text: `${icon} Quill`,
     tooltip: message ? `${tooltip}\n${message}` : tooltip,
-    isError: state === "error" || state === "stopped",
+    isError: state === "error" || state === "stopped" || state === "crashed",
   };
 }
 
@@ -152,6 +163,25 @@ export function resolveServerCommand(
     }
   }
   return undefined;
+}
+
+/** What the language client decided when the server's process exited on its own. */
+export interface CrashDecision {
+  restart: boolean;
+  /** The client's own words, e.g. that it crashed too often to be restarted. */
+  message?: string;
+}
+
+/**
+ * The status bar message for a crash: a restart is on its way, or it is not and the user has
+ * to act (a person who sees no more suggestions needs to know why, and what to do).
+ */
+export function crashMessage(decision: CrashDecision): string {
+  if (decision.restart) {
+    return "Restarting it…";
+  }
+  const reason = decision.message ?? "It will not be restarted.";
+  return `${reason} Run "Quill: Restart Server" once it is fixed; "Quill: Show Output" has its log.`;
 }
 
 /** An LSP position or range, as the server's `quill.explain` command takes it. */

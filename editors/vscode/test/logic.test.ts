@@ -2,6 +2,8 @@ import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 
 import {
+  CLIENT_STATES,
+  crashMessage,
   explainArguments,
   findOnPath,
   parseStatus,
@@ -34,7 +36,9 @@ describe("serverSettings", () => {
   it("knows every setting of server/quill/settings.py", () => {
     assert.deepEqual([...SERVER_SETTING_KEYS].sort(), [
       "apiToken",
+      "backend",
       "caBundle",
+      "completionItems",
       "deadlineMs",
       "debounceMs",
       "enable",
@@ -68,6 +72,25 @@ describe("statusView", () => {
     assert.equal(view.text, "$(error) Quill");
     assert.equal(view.isError, true);
     assert.match(view.tooltip, /not reachable/);
+  });
+});
+
+describe("a crashed server", () => {
+  it("is an error, distinct from every other state", () => {
+    const view = statusView("crashed", crashMessage({ restart: true }));
+    assert.equal(view.text, "$(warning) Quill");
+    assert.equal(view.isError, true);
+    assert.equal(view.tooltip, "Quill: the server crashed\nRestarting it…");
+    const texts = CLIENT_STATES.map((state) => `${statusView(state).text} ${statusView(state).tooltip}`);
+    assert.equal(new Set(texts).size, CLIENT_STATES.length);
+    assert.ok(CLIENT_STATES.includes("crashed"));
+  });
+
+  it("tells what to do when it is not restarted", () => {
+    const message = crashMessage({ restart: false, message: "The Quill server crashed 5 times." });
+    assert.match(message, /^The Quill server crashed 5 times\. /);
+    assert.match(message, /Quill: Restart Server/);
+    assert.match(crashMessage({ restart: false }), /will not be restarted/);
   });
 });
 

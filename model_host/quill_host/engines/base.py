@@ -50,6 +50,21 @@ class GeneratedToken:
 
 StopCheck = Callable[[], bool]
 
+Prompt = str | tuple[int, ...]
+"""What a generation continues: text, tokenized as user text (TGI's `inputs`: a `<eos>` in it
+stays text, and the BOS token is added), or token ids made already, by `tokenize_rendered`
+from a rendered chat template, whose turn markers must stay control tokens."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTemplate:
+    """A model's own chat template (Jinja source), and the texts of the BOS and EOS tokens
+    that templates write by name (`{{ bos_token }}`)."""
+
+    source: str
+    bos_token: str
+    eos_token: str
+
 
 class Engine(ABC):
     """A loaded model that can tokenize and generate."""
@@ -80,9 +95,26 @@ class Engine(ABC):
     def token_piece(self, token: int) -> bytes:
         """The raw bytes of one token (special tokens as their literal text)."""
 
+    @property
+    def chat_template(self) -> ChatTemplate | None:
+        """The model's chat template, or None when it ships none (a base model such as the
+        packaged Gemma 3 270M): chat routes then refuse with a 422 instead of guessing one."""
+        return None
+
+    def tokenize_rendered(self, text: str) -> tuple[int, ...]:
+        """The tokens of a rendered chat template, as llama-cpp-python and transformers'
+        `apply_chat_template` make them: control-token texts (`<start_of_turn>`) become control
+        tokens, and no BOS is added, since the template writes it. Only engines that report a
+        `chat_template` are asked; like `tokenize`, it is called from the event loop."""
+        raise NotImplementedError(f"{type(self).__name__} renders no chat template")
+
+    def prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """The token ids `generate` runs for `prompt` (before truncation)."""
+        return self.tokenize(prompt) if isinstance(prompt, str) else list(prompt)
+
     @abstractmethod
     def generate(
-        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
     ) -> Iterator[GeneratedToken]:
         """Yield the continuation of `prompt` token by token.
 

@@ -16,7 +16,15 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
-from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, fit_prompt
+from quill_host.engines.base import (
+    ChatTemplate,
+    Engine,
+    Finish,
+    GeneratedToken,
+    Prompt,
+    StopCheck,
+    fit_prompt,
+)
 from quill_host.engines.llamacpp_sampler import SamplerChain
 from quill_host.errors import GenerationFailed
 from quill_host.hardware import physical_cores
@@ -80,6 +88,12 @@ class LlamaCppEngine(Engine):
         self._bos = bos if bos >= 0 and llama_cpp.llama_vocab_get_add_bos(self._vocab) else None
         file_type = self._llm.metadata.get("general.file_type", "")
         self._dtype = _DTYPES.get(int(file_type), "unknown") if file_type.isdigit() else "unknown"
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        self._chat_template = (
+            ChatTemplate(template, self._token_text(bos), self._token_text(self._llm.token_eos()))
+            if template
+            else None
+        )
 
     @property
     def model_id(self) -> str:
@@ -97,6 +111,17 @@ class LlamaCppEngine(Engine):
         # `special=False`: text that looks like `<eos>` in user code is text, not a control token.
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=self._bos is not None))
 
+    @property
+    def chat_template(self) -> ChatTemplate | None:
+        return self._chat_template
+
+    def tokenize_rendered(self, text: str) -> tuple[int, ...]:
+        return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _token_text(self, token: int) -> str:
+        """A control token's literal text (`<bos>`), or "" for a token the model lacks."""
+        return self.token_piece(token).decode("utf-8", errors="replace") if token >= 0 else ""
+
     def token_piece(self, token: int) -> bytes:
         size = 64
         while True:
@@ -113,9 +138,11 @@ class LlamaCppEngine(Engine):
         )
 
     def generate(
-        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
     ) -> Iterator[GeneratedToken]:
-        tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
+        tokens, max_new = fit_prompt(
+            self.prompt_tokens(prompt), params, self.context_size, self._bos
+        )
         seed = params.sampling_seed()
         try:
             reused = self._prefill(tokens, should_stop)

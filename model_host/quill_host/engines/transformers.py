@@ -22,9 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from quill_host.engines.base import Engine, Finish, GeneratedToken, StopCheck, fit_prompt
+from quill_host.engines.base import (
+    ChatTemplate,
+    Engine,
+    Finish,
+    GeneratedToken,
+    Prompt,
+    StopCheck,
+    fit_prompt,
+)
 from quill_host.engines.transformers_cache import PrefixCache
 from quill_host.engines.transformers_convert import converted_checkpoint
 from quill_host.engines.transformers_device import Placement, choose_placement
@@ -100,6 +109,10 @@ class TransformersEngine(Engine):
         probe = self.tokenize("a")
         bos = self._tokenizer.bos_token_id
         self._bos: int | None = bos if probe and probe[0] == bos else None
+        self._chat_template = self._read_chat_template()
+        self._template_backend: Tokenizer | None = None
+        if self._chat_template is not None:
+            self._template_backend = _independent_backend(self._tokenizer)
         self._cache = PrefixCache(enabled=prefix_cache, slot_budget_bytes=slot_budget_bytes)
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns, then goes);
         # a model's own code (trust_remote_code) may predate both that and `logits_to_keep`.
@@ -138,6 +151,16 @@ class TransformersEngine(Engine):
                 found.update(int(v) for v in value)
         return found
 
+    def _read_chat_template(self) -> ChatTemplate | None:
+        template = self._tokenizer.chat_template
+        if isinstance(template, dict):  # named templates: the unnamed one is "default"
+            template = template.get("default")
+        if not isinstance(template, str) or not template:
+            return None
+        return ChatTemplate(
+            template, str(self._tokenizer.bos_token or ""), str(self._tokenizer.eos_token or "")
+        )
+
     @property
     def model_id(self) -> str:
         return self._model_id
@@ -145,6 +168,18 @@ class TransformersEngine(Engine):
     @property
     def context_size(self) -> int:
         return self._context_size
+
+    @property
+    def chat_template(self) -> ChatTemplate | None:
+        return self._chat_template
+
+    def tokenize_rendered(self, text: str) -> tuple[int, ...]:
+        if self._template_backend is not None:
+            encoded = self._template_backend.encode(text, add_special_tokens=False)
+            return tuple(int(token) for token in encoded.ids)
+        # A Python tokenizer takes `split_special_tokens` per call, without changing itself.
+        ids = self._tokenizer(text, add_special_tokens=False, split_special_tokens=False)
+        return tuple(int(token) for token in ids["input_ids"])
 
     @property
     def dtype(self) -> str:
@@ -167,9 +202,11 @@ class TransformersEngine(Engine):
         return token in self._special
 
     def generate(
-        self, prompt: str, params: GenerateParameters, should_stop: StopCheck
+        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
     ) -> Iterator[GeneratedToken]:
-        tokens, max_new = fit_prompt(self.tokenize(prompt), params, self.context_size, self._bos)
+        tokens, max_new = fit_prompt(
+            self.prompt_tokens(prompt), params, self.context_size, self._bos
+        )
         seed = params.sampling_seed()
         try:
             prefilled = self._prefill(tokens, should_stop)
@@ -242,3 +279,19 @@ class TransformersEngine(Engine):
             self._cache.appended(tokens)
             logits: torch.Tensor = output.logits[0, -1].float()
         return logits
+
+
+def _independent_backend(tokenizer: Any) -> Tokenizer | None:
+    """A copy of a fast tokenizer's Rust backend that parses control-token texts.
+
+    transformers switches the one shared backend's `encode_special_tokens` on every call whose
+    `split_special_tokens` differs, and `tokenize` (which splits them, on another thread) must
+    never see it switched; so rendered chats go through a backend of their own. None for a
+    Python tokenizer, which takes the setting per call.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.encode_special_tokens = False
+    return copy

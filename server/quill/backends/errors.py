@@ -1,4 +1,5 @@
-"""Typed failures of a model server, mirroring TGI's ``error_type`` ↔ HTTP status table.
+"""Typed failures of a model server, after TGI's ``error_type`` ↔ HTTP status table (the
+other dialects' errors are mapped by their HTTP status).
 
 The language server turns each into one message for the user, so every failure carries
 the server it came from and a cause a person can act on.
@@ -17,7 +18,7 @@ class FailureKind(Enum):
     GENERATION = "generation"  # 424: the model failed while generating
     OVERLOADED = "overloaded"  # 429: queue full
     INCOMPLETE = "incomplete_generation"
-    PROTOCOL = "protocol"  # the answer was not TGI's shape
+    PROTOCOL = "protocol"  # the answer was not in the dialect's shape
     SERVER = "server"  # 5xx or anything else
 
     @classmethod
@@ -53,7 +54,7 @@ class ModelServerError(Exception):
             FailureKind.GENERATION: "failed while generating",
             FailureKind.OVERLOADED: "is overloaded",
             FailureKind.INCOMPLETE: "stopped in the middle of an answer",
-            FailureKind.PROTOCOL: "answered something that is not the TGI API",
+            FailureKind.PROTOCOL: "answered in a form Quill does not know",
             FailureKind.SERVER: "reported an error",
         }
         return f"Quill: the model server at {self.server_url} {causes[self.kind]} ({self.detail})"

@@ -11,6 +11,7 @@ from pygls.uris import to_fs_path
 from quill import __version__
 from quill.context.snippets import Buffer
 from quill.documents import DocumentStore
+from quill.lsp.client_features import ClientFeatures
 from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
 from quill.service import CompletionService
@@ -35,6 +36,7 @@ class QuillLanguageServer(LanguageServer):
             show_error=self.show_error, on_status=self.status.update
         )
         self.workspace_context: WorkspaceContext | None = None  # from ``initialize`` on
+        self.client = ClientFeatures()  # what the client declared, from ``initialize`` on
 
     def open_buffers(self) -> list[Buffer]:
         """The open documents, as the context engine reads them."""

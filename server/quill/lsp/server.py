@@ -7,10 +7,10 @@ from typing import Any
 
 from lsprotocol import types
 
+from quill.lsp import log_messages
 from quill.lsp.features import (
     code_actions,
     commands,
-    completion,
     configuration,
     explain,
     hover,
@@ -33,7 +33,6 @@ def create_server() -> QuillLanguageServer:
             inline_completion.on_inline_completion,
             types.InlineCompletionOptions(),
         ),
-        (types.TEXT_DOCUMENT_COMPLETION, completion.on_completion, completion.OPTIONS),
         (types.TEXT_DOCUMENT_CODE_ACTION, code_actions.on_code_action, code_actions.OPTIONS),
         (types.CODE_ACTION_RESOLVE, code_actions.on_resolve, None),
         (types.TEXT_DOCUMENT_HOVER, hover.on_hover, None),
@@ -56,4 +55,7 @@ def create_server() -> QuillLanguageServer:
     }
     for name, command in {**commands.COMMANDS, **extra_commands}.items():
         server.command(name)(command)
+    # The log goes to the client as window/logMessage, not to stderr (Neovim logs every
+    # stderr line as an ERROR).
+    log_messages.forward_to_client(server)
     return server

@@ -10,10 +10,13 @@ local function check_version()
     return
   end
   health.ok("Neovim " .. tostring(vim.version()))
-  if require("quill").has_inline_completion() then
+  local engine = require("quill").ghost_text_engine()
+  if engine == "builtin" then
     health.ok("ghost text through vim.lsp.inline_completion")
+  elseif engine == "plugin" then
+    health.ok("ghost text drawn by the plugin (textDocument/inlineCompletion as you type)")
   else
-    health.info("no vim.lsp.inline_completion before Neovim 0.12: suggestions come as completion items")
+    health.info("no ghost text (inline = false): suggestions only as completion items")
   end
 end
 

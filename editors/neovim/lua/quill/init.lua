@@ -2,20 +2,32 @@
 ---
 --- require("quill").setup({ settings = { serverUrl = "http://gpu-box:8080" } })
 ---
---- Completions come through `vim.lsp.completion` (Neovim 0.11) and, where Neovim has it
---- (0.12), as ghost text through `vim.lsp.inline_completion`. All logic is in the server.
+--- Suggestions are ghost text: through `vim.lsp.inline_completion` where Neovim has it
+--- (0.12), else drawn by the plugin itself (`quill.ghost`, Neovim 0.11). Completion items
+--- through `vim.lsp.completion` on request (`completion = true`). All logic is in the server.
 
 local M = {}
+
+---@class quill.Keys insert-mode keys; false leaves a key unmapped. Each does what the key
+--- normally does when no suggestion is shown (next/prev ask for one).
+---@field accept? string|false accept the whole suggestion
+---@field accept_word? string|false accept its next word (plugin ghost text only)
+---@field accept_line? string|false accept the rest of its line (plugin ghost text only)
+---@field next? string|false show the next suggestion
+---@field prev? string|false show the previous suggestion
+---@field dismiss? string|false hide the suggestion (plugin ghost text only)
 
 ---@class quill.Options
 ---@field cmd? string[] how to start the server; default `quill serve`, else `python3 -m quill serve`
 ---@field filetypes? string[] where to attach; nil attaches to every filetype
 ---@field root_markers? string[]
 ---@field settings? table the server's settings (camelCase, as in the README): serverUrl, enable, …
----@field inline? boolean ghost text through vim.lsp.inline_completion where Neovim has it
----@field completion? boolean items through vim.lsp.completion (with autotrigger)
----@field keymap? string|false insert-mode key that asks for a completion now (vim.lsp.completion.get)
----@field accept_keymap? string|false insert-mode key that accepts the ghost text (Neovim 0.12)
+---@field inline? boolean|"plugin" ghost text: true uses vim.lsp.inline_completion where Neovim has it (0.12) and the plugin's own elsewhere; "plugin" always the plugin's own; false none
+---@field debounce_ms? integer the plugin's ghost text: pause in typing before a suggestion is asked for
+---@field completion? boolean also completion items through vim.lsp.completion (asks the server for them: completionItems = "on")
+---@field keys? quill.Keys
+---@field keymap? string|false insert-mode key that asks for a suggestion now
+---@field accept_keymap? string|false the old name of keys.accept
 ---@field action_keymap? string|false normal/visual key listing Quill's code actions
 ---@field explain_keymap? string|false normal/visual key explaining the symbol or selection
 M.defaults = {
@@ -24,12 +36,28 @@ M.defaults = {
   root_markers = { ".git", "pyproject.toml", "package.json" },
   settings = {},
   inline = true,
-  completion = true,
+  debounce_ms = 75,
+  completion = false,
+  keys = {
+    accept = "<Tab>",
+    accept_word = "<M-Right>",
+    accept_line = "<M-C-Right>",
+    next = "<M-]>",
+    prev = "<M-[>",
+    dismiss = "<C-]>",
+  },
   keymap = "<C-Space>",
-  accept_keymap = "<M-CR>",
   action_keymap = "<leader>qa",
   explain_keymap = "<leader>qe",
 }
+
+--- A table sent as a JSON object even when empty (vim.json writes `{}` as `[]`, which
+--- is no settings object).
+---@param t table
+---@return table
+local function json_object(t)
+  return next(t) == nil and vim.empty_dict() or t
+end
 
 --- The options given to the last `setup()` (nil before it).
 ---@type quill.Options|nil
@@ -58,6 +86,17 @@ function M.has_inline_completion()
   return vim.lsp.inline_completion ~= nil and vim.lsp.inline_completion.enable ~= nil
 end
 
+--- Who draws the ghost text with the current options: "builtin" (vim.lsp.inline_completion),
+--- "plugin" (quill.ghost) or nil (no ghost text).
+---@return "builtin"|"plugin"|nil
+function M.ghost_text_engine()
+  local inline = (M.options or M.defaults).inline
+  if inline == "plugin" or (inline and not M.has_inline_completion()) then
+    return "plugin"
+  end
+  return inline and "builtin" or nil
+end
+
 --- The running Quill clients (of one buffer, if given).
 ---@param bufnr? integer
 function M.clients(bufnr)
@@ -69,7 +108,7 @@ end
 function M.update_settings(changed)
   M.options.settings = vim.tbl_extend("force", M.options.settings, changed)
   for _, client in ipairs(M.clients()) do
-    client.settings = { quill = M.options.settings }
+    client.settings = { quill = json_object(M.options.settings) }
     client:notify("workspace/didChangeConfiguration", { settings = { quill = changed } })
   end
 end
@@ -167,6 +206,78 @@ local function apply_action(command, ctx)
   end
 end
 
+--- An insert-mode key that runs `action` (a Lua expression, run as a <Cmd>: an expression
+--- mapping may not change the buffer) when `when()` holds, and is itself (its usual
+--- meaning) otherwise.
+---@param bufnr integer
+---@param lhs string|false|nil
+---@param action string
+---@param desc string
+---@param when fun(): boolean
+---@param undo_step? boolean <C-G>u on both sides: what the action inserts is one undo step
+local function map_key(bufnr, lhs, action, desc, when, undo_step)
+  if not lhs then
+    return
+  end
+  local run = "<Cmd>lua " .. action .. "<CR>"
+  if undo_step then
+    run = "<C-G>u" .. run .. "<C-G>u"
+  end
+  vim.keymap.set("i", lhs, function()
+    if when() then
+      return run
+    end
+    return lhs
+  end, { buffer = bufnr, expr = true, desc = desc })
+end
+
+--- The plugin's own ghost text (Neovim 0.11, or inline = "plugin"), and its keys.
+---@param client vim.lsp.Client
+---@param bufnr integer
+local function attach_ghost_text(client, bufnr)
+  local ghost = require("quill.ghost")
+  ghost.config.debounce_ms = M.options.debounce_ms
+  ghost.attach(bufnr, client.id)
+  local keys = M.options.keys
+  local function shown()
+    return ghost.visible(bufnr)
+  end
+  local function always()
+    return true
+  end
+  local g = "require('quill.ghost')."
+  map_key(bufnr, keys.accept, g .. "accept('all')", "Quill: accept the suggestion", shown, true)
+  map_key(bufnr, keys.accept_word, g .. "accept('word')", "Quill: accept the next word", shown, true)
+  map_key(bufnr, keys.accept_line, g .. "accept('line')", "Quill: accept the next line", shown, true)
+  map_key(bufnr, keys.next, g .. "cycle(1)", "Quill: next suggestion", always)
+  map_key(bufnr, keys.prev, g .. "cycle(-1)", "Quill: previous suggestion", always)
+  map_key(bufnr, keys.dismiss, g .. "dismiss()", "Quill: dismiss the suggestion", shown)
+end
+
+--- Neovim 0.12's own ghost text, and the keys it has functions for.
+---@param bufnr integer
+local function attach_builtin_inline(bufnr)
+  local inline = vim.lsp.inline_completion
+  inline.enable(true, { bufnr = bufnr })
+  local keys = M.options.keys
+  if keys.accept then
+    vim.keymap.set("i", keys.accept, function()
+      if not inline.get() then
+        return keys.accept
+      end
+    end, { buffer = bufnr, expr = true, desc = "Quill: accept the suggestion" })
+  end
+  for key, count in pairs({ next = 1, prev = -1 }) do
+    if keys[key] then
+      vim.keymap.set("i", keys[key], function()
+        inline.select({ count = count })
+      end, { buffer = bufnr, desc = "Quill: " .. (count > 0 and "next" or "previous") .. " suggestion" })
+    end
+  end
+end
+
+---@param client vim.lsp.Client
+---@param bufnr integer
 local function on_attach(client, bufnr)
   local opts = M.options
   if opts.action_keymap then
@@ -177,21 +288,23 @@ local function on_attach(client, bufnr)
       M.explain()
     end, { buffer = bufnr, desc = "Quill: explain" })
   end
-  if opts.inline and M.has_inline_completion() then
-    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
-    if opts.accept_keymap then
-      vim.keymap.set("i", opts.accept_keymap, function()
-        vim.lsp.inline_completion.get()
-      end, { buffer = bufnr, desc = "Quill: accept the suggestion" })
-    end
+  local engine = M.ghost_text_engine()
+  if engine == "plugin" then
+    attach_ghost_text(client, bufnr)
+  elseif engine == "builtin" then
+    attach_builtin_inline(bufnr)
   end
   if opts.completion then
     vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = true })
-    if opts.keymap then
-      vim.keymap.set("i", opts.keymap, function()
+  end
+  if opts.keymap and (engine == "plugin" or opts.completion) then
+    vim.keymap.set("i", opts.keymap, function()
+      if engine == "plugin" then
+        require("quill.ghost").trigger_now(bufnr)
+      else
         vim.lsp.completion.get()
-      end, { buffer = bufnr, desc = "Quill: complete now" })
-    end
+      end
+    end, { buffer = bufnr, desc = "Quill: suggest now" })
   end
 end
 
@@ -245,16 +358,43 @@ local function create_commands()
   end, { desc = "Quill: what the server is doing" })
 end
 
+--- The client capabilities sent to the server: Neovim's own, plus inline completion when
+--- there is ghost text (the plugin implements it on 0.11), which tells the server that
+--- completion items are not needed to show a suggestion.
+---@return lsp.ClientCapabilities
+function M.capabilities()
+  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  if M.ghost_text_engine() then
+    capabilities.textDocument.inlineCompletion = { dynamicRegistration = false }
+  end
+  return capabilities
+end
+
 ---@param opts? quill.Options
 function M.setup(opts)
-  M.options = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts or {})
+  opts = vim.deepcopy(opts or {})
+  if opts.accept_keymap ~= nil then -- the old name, kept working
+    opts.keys = vim.tbl_extend("force", { accept = opts.accept_keymap }, opts.keys or {})
+  end
+  M.options = vim.tbl_deep_extend("force", vim.deepcopy(M.defaults), opts)
   local options = M.options
+  if options.completion and options.settings.completionItems == nil then
+    options.settings.completionItems = "on"
+  end
+  require("quill.ghost").set_highlights()
+  vim.api.nvim_create_autocmd("ColorScheme", {
+    group = vim.api.nvim_create_augroup("quill.highlights", { clear = true }),
+    callback = function()
+      require("quill.ghost").set_highlights()
+    end,
+  })
   vim.lsp.config("quill", {
     cmd = options.cmd or M.default_cmd(),
     filetypes = options.filetypes,
     root_markers = options.root_markers,
-    init_options = options.settings,
-    settings = { quill = options.settings },
+    capabilities = M.capabilities(),
+    init_options = json_object(options.settings),
+    settings = { quill = json_object(options.settings) },
     on_attach = on_attach,
     handlers = {
       ["quill/status"] = function(_, result)

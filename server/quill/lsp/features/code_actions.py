@@ -42,13 +42,6 @@ OPTIONS = types.CodeActionOptions(
 _KINDS = {"fix": types.CodeActionKind.QuickFix}
 
 
-def _supports_resolve(ls: QuillLanguageServer) -> bool:
-    text = ls.client_capabilities.text_document
-    code_action = text.code_action if text else None
-    support = code_action.resolve_support if code_action else None
-    return support is not None and "edit" in support.properties
-
-
 def on_code_action(
     ls: QuillLanguageServer, params: types.CodeActionParams
 ) -> list[types.CodeAction]:
@@ -71,7 +64,7 @@ def on_code_action(
     ]
     language = language_of(document.language_id, uri)
     specs = actions.list_actions(document.text, language, start, end, diagnostics)
-    resolve = _supports_resolve(ls)
+    resolve = ls.client.code_action_resolve
     result = []
     for spec in specs:
         data = {"uri": uri, "version": document.version, **attrs.asdict(spec)}
@@ -177,9 +170,7 @@ def _workspace_edit(
     edits: list[types.TextEdit],
     create: bool = False,
 ) -> types.WorkspaceEdit:
-    workspace = ls.client_capabilities.workspace
-    capability = workspace.workspace_edit if workspace else None
-    if capability is None or not capability.document_changes:
+    if not ls.client.document_changes:
         return types.WorkspaceEdit(changes={uri: list(edits)})
     identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
     changes: list[Any] = []

@@ -21,7 +21,11 @@ def last_prompt(ls: QuillLanguageServer) -> dict[str, Any] | None:
     prompt = ls.completions.last_prompt
     if prompt is None:
         return None
+    server = ls.completions.last_server
     return {
+        "model": server.model_id if server else None,
+        "dialect": server.dialect if server else None,
+        "exactTokens": ls.completions.tokens_exact,
         "text": prompt.text,
         "messages": [{"role": role, "content": content} for role, content in prompt.messages],
         "stop": list(prompt.stop),

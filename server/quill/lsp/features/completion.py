@@ -1,5 +1,7 @@
 """``textDocument/completion``: the model's suggestion as a completion item, for clients
-without inline completion (Neovim 0.11's ``vim.lsp.completion``, Helix, older LSP4IJ)."""
+without inline completion (Neovim 0.11's ``vim.lsp.completion``, Helix, older LSP4IJ).
+Registered at ``initialize`` only for those, or where the ``completionItems`` setting asks.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ async def on_completion(
 ) -> types.CompletionList:
     uri = params.text_document.uri
     cursor = cursor_at(ls, uri, params.position)
-    suggestion = await ls.completions.complete(uri, cursor, debounce=True)
+    suggestion = await ls.completions.complete(uri, cursor, debounce=True, kind="item")
     # Incomplete: the suggestion depends on every character typed, so the client must
     # ask again rather than filter this list.
     if suggestion is None:
@@ -43,8 +45,9 @@ async def on_completion(
             types.MarkupKind.Markdown, f"```{cursor.language_id}\n{new_text}\n```"
         ),
         filter_text=new_text,
-        sort_text="0",
-        preselect=True,
+        # Last among the client's items and never preselected: the language's own
+        # completions (a name, a keyword) are what Enter should take.
+        sort_text="~quill",
         insert_text_format=types.InsertTextFormat.PlainText,
         text_edit=types.TextEdit(types.Range(start, end), new_text),
     )

@@ -31,8 +31,7 @@ async def on_did_change(
         ls.completions.report_status()
         return
     # Clients that follow the pull model send no settings, only the news of a change.
-    workspace = ls.client_capabilities.workspace
-    if workspace is not None and workspace.configuration:
+    if ls.client.configuration:
         values = await ls.workspace_configuration_async(
             types.ConfigurationParams(items=[types.ConfigurationItem(section="quill")])
         )

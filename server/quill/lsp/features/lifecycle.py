@@ -1,20 +1,30 @@
-"""initialize / initialized / shutdown: settings, encodings, and warming the model up."""
+"""initialize / initialized / shutdown: what the client can do, settings, encodings, the
+features offered, and warming the model up."""
 
 from __future__ import annotations
 
 from lsprotocol import types
 
 from quill.documents import PositionEncoding
-from quill.lsp.features import workspace_index
+from quill.lsp import client_process
+from quill.lsp.client_features import ClientFeatures
+from quill.lsp.features import completion, workspace_index
 from quill.lsp.features.configuration import apply_settings
 from quill.lsp.language_server import QuillLanguageServer
 
 
 def on_initialize(ls: QuillLanguageServer, params: types.InitializeParams) -> None:
+    """Runs before pygls computes the server's capabilities from the registered features,
+    so features that depend on the client are registered here."""
     # pygls has negotiated the encoding (the client's first choice among UTF-8/16/32).
     ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
+    ls.client = ClientFeatures.from_capabilities(params.capabilities, params.client_info)
     ls.initialization_options = params.initialization_options
     apply_settings(ls)
+    if ls.client.offers_completion_items(ls.completions.settings.completion_items):
+        ls.feature(types.TEXT_DOCUMENT_COMPLETION, completion.OPTIONS)(completion.on_completion)
+    if params.process_id is not None:
+        client_process.exit_when_gone(params.process_id)
     workspace_index.attach(ls, params)
 
 

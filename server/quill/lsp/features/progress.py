@@ -14,8 +14,7 @@ from quill.lsp.language_server import QuillLanguageServer
 @asynccontextmanager
 async def progress(ls: QuillLanguageServer, title: str) -> AsyncIterator[None]:
     """Begin/end a progress bar around the block (nothing if the client has none)."""
-    window = ls.client_capabilities.window
-    if window is None or not window.work_done_progress:
+    if not ls.client.work_done_progress:
         yield
         return
     token = f"quill-{uuid.uuid4().hex}"

@@ -161,9 +161,7 @@ async def _reindex(ls: QuillLanguageServer, uri: str) -> None:
 async def _watch_files(ls: QuillLanguageServer) -> None:
     """Ask the client to report source files changed outside the editor (a checkout, a
     formatter run from the shell), where it can register watchers dynamically."""
-    workspace = ls.client_capabilities.workspace
-    watched = workspace.did_change_watched_files if workspace else None
-    if watched is None or not watched.dynamic_registration:
+    if not ls.client.watched_files_registration:
         return
     pattern = "**/*.{" + ",".join(sorted(suffix.lstrip(".") for suffix in SUFFIXES)) + "}"
     options = types.DidChangeWatchedFilesRegistrationOptions(
@@ -183,8 +181,7 @@ async def _watch_files(ls: QuillLanguageServer) -> None:
 
 
 async def _progress_token(ls: QuillLanguageServer) -> str | None:
-    window = ls.client_capabilities.window
-    if window is None or not window.work_done_progress:
+    if not ls.client.work_done_progress:
         return None
     token = f"quill-index-{uuid.uuid4().hex}"
     try:

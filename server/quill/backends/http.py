@@ -1,0 +1,158 @@
+"""The HTTP half every dialect shares: one pooled connection, TLS that is always verified,
+server-sent events, and each way a request can fail turned into a ``ModelServerError``.
+
+Plain httpx with httpx-sse rather than a vendor SDK: SDK clients keep a streamed response
+open until the client itself is closed, so cancelling a completion would not stop the
+model server from generating. Here each stream lives in its own ``async with``: leaving
+it (a supersede, a ``$/cancelRequest``, a deadline) closes the connection.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, aconnect_sse
+
+from quill.backends.errors import FailureKind, ModelServerError
+
+
+class HttpApi:
+    """One model server's base URL, token and TLS trust; the dialects build on it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str = "",
+        connect_timeout_s: float = 2.0,
+        ca_bundle: str = "",
+    ):
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+        # TLS is always verified: against ``ca_bundle`` when set, else the system store
+        # (and ``SSL_CERT_FILE``). A CA file that cannot be read fails each request with
+        # that reason, rather than falling back to no verification.
+        self._setup_error: str | None = None
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle:
+            try:
+                verify = ssl.create_default_context(cafile=ca_bundle)
+            except (OSError, ssl.SSLError) as error:
+                self._setup_error = f"caBundle {ca_bundle!r} cannot be used: {error}"
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            verify=verify,
+            trust_env=True,  # HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, as users expect
+            # The whole-request deadline is the caller's; here only how long to wait for
+            # a connection, so a dead server fails fast instead of at the deadline.
+            timeout=httpx.Timeout(None, connect=connect_timeout_s),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def health(self) -> bool:
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """One plain request; a server that cannot be reached is a ``ModelServerError``."""
+        self._check_setup()
+        try:
+            return await self._http.request(method, path, json=body)
+        except httpx.TimeoutException as error:
+            raise self.error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except httpx.HTTPError as error:
+            raise self.error(FailureKind.UNREACHABLE, _describe(error)) from error
+
+    async def get_json(self, path: str) -> dict[str, Any]:
+        return self.json_object(await self.send("GET", path), path)
+
+    def json_object(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        """The JSON object of a 200 answer; anything else is the error it says it is."""
+        if response.status_code != 200:
+            raise self.http_error(response)
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise self.error(FailureKind.PROTOCOL, f"{path} is not JSON") from error
+        if not isinstance(body, dict):
+            raise self.error(FailureKind.PROTOCOL, f"{path} is not a JSON object")
+        return body
+
+    @asynccontextmanager
+    async def events(self, path: str, payload: Any) -> AsyncIterator[AsyncIterator[str]]:
+        """The ``data`` of each server-sent event of a streamed POST."""
+        self._check_setup()
+        try:
+            async with aconnect_sse(self._http, "POST", path, json=payload) as source:
+                if source.response.status_code != 200:
+                    await source.response.aread()
+                    raise self.http_error(source.response)
+                yield (event.data async for event in source.aiter_sse())
+        except httpx.TimeoutException as error:
+            raise self.error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            raise self.error(FailureKind.UNREACHABLE, _describe(error)) from error
+        except SSEError as error:
+            raise self.error(FailureKind.PROTOCOL, str(error)) from error
+
+    def decode_event(self, data: str) -> dict[str, Any]:
+        try:
+            event = json.loads(data)
+        except ValueError as error:
+            raise self.error(FailureKind.PROTOCOL, f"invalid JSON event {data!r:.200}") from error
+        if not isinstance(event, dict):
+            raise self.error(FailureKind.PROTOCOL, f"unexpected event {data!r:.200}")
+        return event
+
+    def http_error(self, response: httpx.Response) -> ModelServerError:
+        """The error an answer describes, in TGI's shape (``error``, ``error_type``),
+        OpenAI's (``error: {message, type}``) or vLLM's (``message``)."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        status = response.status_code
+        if isinstance(body, dict):
+            error = body.get("error")
+            if isinstance(error, dict):
+                message, error_type = error.get("message"), error.get("type")
+            else:
+                message, error_type = error or body.get("message"), body.get("error_type")
+            if message:
+                kind = FailureKind.from_error_type(_str_or_none(error_type), status)
+                return self.error(kind, f"HTTP {status}: {message}")
+        kind = FailureKind.from_error_type(None, status)
+        return self.error(kind, f"HTTP {status}: {response.text[:200]}")
+
+    def error(self, kind: FailureKind, detail: str) -> ModelServerError:
+        return ModelServerError(kind, self.base_url, detail)
+
+    def _check_setup(self) -> None:
+        if self._setup_error is not None:
+            raise self.error(FailureKind.UNREACHABLE, self._setup_error)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _describe(error: httpx.HTTPError) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return (
+                f"its TLS certificate is not trusted: {cause.verify_message}; if it is "
+                "signed by a private CA, set caBundle to that CA's certificate file"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__

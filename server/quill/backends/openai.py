@@ -1,0 +1,227 @@
+"""The OpenAI-compatible dialect: vLLM, llama.cpp's ``llama-server``, llama-cpp-python's
+server, SGLang, Ollama's ``/v1``.
+
+Completions go through ``/v1/completions`` with the raw prompt Quill lays out itself (its
+fill-in-the-middle tokens included), chat through ``/v1/chat/completions``. What the
+standard leaves out differs by server, so the server is recognised once (its *flavour*)
+for two things: how to count tokens in its tokenizer, and the sampling defaults to undo
+(llama-cpp-python penalises repeats unless told not to, which breaks greedy code).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+import attrs
+import httpx
+
+from quill.backends.base import MAX_TOKEN_CHARS, GenerationOptions, ServerInfo
+from quill.backends.errors import FailureKind
+from quill.backends.http import HttpApi
+
+_DRAIN_TIMEOUT_S = 0.2
+_DONE = "[DONE]"
+
+
+@attrs.frozen
+class Flavour:
+    """One server family's answers to what the OpenAI API does not say."""
+
+    name: str
+    tokenize_path: str | None = None
+    tokenize_body: Callable[[str], dict[str, Any]] = lambda text: {}
+    read_count: Callable[[dict[str, Any]], object] = lambda body: None
+    sampling: dict[str, Any] = attrs.field(factory=dict)
+
+
+VLLM = Flavour(
+    "vLLM",
+    "/tokenize",
+    lambda text: {"prompt": text, "add_special_tokens": False},
+    lambda body: body.get("count"),
+)
+LLAMA_CPP = Flavour(
+    "llama.cpp",
+    "/tokenize",
+    lambda text: {"content": text},
+    lambda body: len(tokens) if isinstance(tokens := body.get("tokens"), list) else None,
+    {"cache_prompt": True},
+)
+LLAMA_CPP_PYTHON = Flavour(
+    "llama-cpp-python",
+    "/extras/tokenize/count",
+    lambda text: {"input": text},
+    lambda body: body.get("count"),
+    {"repeat_penalty": 1.0},
+)
+GENERIC = Flavour("OpenAI-compatible")
+
+
+def chat_payload(
+    model: str, messages: list[dict[str, str]], options: GenerationOptions
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": options.max_new_tokens,
+        "temperature": options.temperature,
+        "stream": False,
+    }
+    if options.stop:
+        payload["stop"] = list(options.stop)
+    return payload
+
+
+def chat_answer(api: HttpApi, body: dict[str, Any]) -> str:
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError) as error:
+        raise api.error(FailureKind.PROTOCOL, "not a chat completion") from error
+    return str(content or "")
+
+
+class OpenAIClient(HttpApi):
+    """A server of the OpenAI API's ``/v1`` routes."""
+
+    def __init__(self, base_url: str, api_token: str = "", ca_bundle: str = "") -> None:
+        super().__init__(base_url, api_token, ca_bundle=ca_bundle)
+        self._info: ServerInfo | None = None
+        self.flavour = GENERIC  # known after ``info()``
+
+    async def info(self) -> ServerInfo:
+        """The first model of ``/v1/models``, its context length where the server says
+        (vLLM's ``max_model_len``, llama.cpp's ``/props``), and the server's flavour."""
+        if self._info is not None:
+            return self._info
+        body = await self.get_json("/v1/models")
+        models = body.get("data")
+        if not isinstance(models, list) or not models or not isinstance(models[0], dict):
+            raise self.error(FailureKind.PROTOCOL, "/v1/models lists no model")
+        model = models[0]
+        model_id = model.get("id")
+        if not isinstance(model_id, str):
+            raise self.error(FailureKind.PROTOCOL, "/v1/models has a model without an id")
+        self.flavour, context_length = await self._recognise()
+        max_len = model.get("max_model_len", context_length)
+        self._info = ServerInfo(
+            model_id,
+            max_input_tokens=None,
+            max_total_tokens=max_len if isinstance(max_len, int) else None,
+            dialect=f"openai ({self.flavour.name})",
+        )
+        return self._info
+
+    async def _recognise(self) -> tuple[Flavour, int | None]:
+        """Which server this is, by the routes only it has."""
+        props = await self.send("GET", "/props")
+        if props.status_code == 200 and isinstance(body := _json_or_none(props), dict):
+            settings = body.get("default_generation_settings")
+            n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+            return LLAMA_CPP, n_ctx if isinstance(n_ctx, int) else None
+        version = await self.send("GET", "/version")
+        body = _json_or_none(version) if version.status_code == 200 else None
+        if isinstance(body, dict) and "version" in body:
+            return VLLM, None
+        count = await self.send("POST", "/extras/tokenize/count", {"input": ""})
+        if count.status_code == 200:
+            return LLAMA_CPP_PYTHON, None
+        return GENERIC, None
+
+    async def tokenize(self, text: str) -> int | None:
+        await self.info()
+        path = self.flavour.tokenize_path
+        if path is None:
+            return None
+        response = await self.send("POST", path, self.flavour.tokenize_body(text))
+        body = self.json_object(response, path)
+        count = self.flavour.read_count(body)
+        if not isinstance(count, int):
+            raise self.error(FailureKind.PROTOCOL, f"{path} gave no token count")
+        return count
+
+    async def health(self) -> bool:
+        """``/health`` where the server has it (vLLM, llama.cpp), else ``/v1/models``."""
+        if await super().health():
+            return True
+        try:
+            response = await self.send("GET", "/v1/models")
+        except Exception:
+            return False
+        return response.status_code == 200
+
+    async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:
+        info = await self.info()
+        payload = chat_payload(info.model_id, messages, options) | self.flavour.sampling
+        response = await self.send("POST", "/v1/chat/completions", payload)
+        return chat_answer(self, self.json_object(response, "/v1/chat/completions"))
+
+    async def generate_stream(
+        self, prompt: str, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        """Yield the text of each streamed choice; stops the server when closed early.
+
+        A stream that ends before a ``finish_reason`` or ``[DONE]`` was cut
+        (``INCOMPLETE``); one that sends more pieces than tokens asked for is cut off.
+        """
+        info = await self.info()
+        payload: dict[str, Any] = {
+            "model": info.model_id,
+            "prompt": prompt,
+            "max_tokens": options.max_new_tokens,
+            "temperature": options.temperature,
+            "stream": True,
+            **self.flavour.sampling,
+        }
+        if options.stop:
+            payload["stop"] = list(options.stop)
+        if options.seed is not None:
+            payload["seed"] = options.seed
+        async with self.events("/v1/completions", payload) as stream:
+            received = 0
+            async for data in stream:
+                if data.strip() == _DONE:
+                    return
+                text, finished = self._piece(self.decode_event(data))
+                if finished:
+                    await _drain(stream)  # so the connection is reused, not reopened
+                if text is not None:
+                    yield text
+                    received += 1
+                if finished or received >= options.max_new_tokens:
+                    return
+            raise self.error(FailureKind.INCOMPLETE, "the stream ended before its last event")
+
+    def _piece(self, event: dict[str, Any]) -> tuple[str | None, bool]:
+        """The text of one streamed event (``None`` for one without a choice, such as
+        vLLM's usage event), and whether the choice is finished."""
+        if "error" in event:
+            raise self.error(FailureKind.GENERATION, str(event["error"])[:200])
+        choices = event.get("choices")
+        if not isinstance(choices, list):
+            raise self.error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
+        if not choices:
+            return None, False
+        choice = choices[0]
+        text = choice.get("text") if isinstance(choice, dict) else None
+        if not isinstance(text, str):
+            raise self.error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
+        if len(text) > MAX_TOKEN_CHARS:
+            raise self.error(FailureKind.PROTOCOL, f"a token of {len(text)} characters")
+        return text, choice.get("finish_reason") is not None
+
+
+async def _drain(stream: AsyncIterator[str]) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DRAIN_TIMEOUT_S):  # not forever
+            async for _ in stream:
+                pass
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None

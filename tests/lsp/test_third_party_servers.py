@@ -1,0 +1,103 @@
+"""Quill against model servers it did not write, found from ``serverUrl`` alone:
+llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``) on the packaged
+Gemma GGUF, and vLLM (its CPU build, in a virtual environment of its own) on the same model
+converted to a transformers folder. Completions, a code action and a hover's explanation go
+through each. The first run on a machine installs vLLM and converts the model into the user
+cache (``tests/vllm_server.py``: a few minutes); later runs only start the server."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from lsprotocol import types
+
+from tests.conftest import (
+    COUNTING,
+    COUNTING_END,
+    COUNTING_URI,
+    StartClient,
+    inline_params,
+    open_document,
+)
+from tests.lsp.test_code_actions import (
+    RESOLVE,
+    SOURCE,
+    URI,
+    add_docstring_action,
+    apply_edit,
+)
+from tests.vllm_server import SERVERS, RunningServer
+
+# The module's first vLLM test also installs vLLM, converts the model and starts the server.
+pytestmark = [pytest.mark.model, pytest.mark.timeout(1200)]
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """Each server on the packaged model, as a user would start it; a setup failure (no
+    network for pip, a server that dies) fails the tests with the reason, never skips."""
+    name: str = request.param
+    log = tmp_path_factory.mktemp(name) / "server.log"
+    with SERVERS[name](log) as running:
+        yield running
+
+
+def _options(url: str, **extra: object) -> dict[str, object]:
+    return {"serverUrl": url, "deadlineMs": 30_000, "lookAhead": False, **extra}
+
+
+async def test_the_dialect_is_found_and_completions_stream_through_it(
+    start_client: StartClient, server: RunningServer
+) -> None:
+    client, _ = await start_client(_options(server.url, maxNewTokens=16))
+    open_document(client, COUNTING_URI, COUNTING)
+    result = await client.text_document_inline_completion_async(
+        inline_params(COUNTING_URI, COUNTING_END)
+    )
+    assert result is not None
+    [item] = result.items
+    assert isinstance(item.insert_text, str)
+    assert item.insert_text.startswith("15")  # counting on: any model's next words
+    prompt = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams("quill.lastPrompt", [])
+    )
+    assert prompt["dialect"] == server.dialect
+    assert prompt["model"].endswith(server.model_suffix), prompt["model"]
+    assert prompt["exactTokens"], "counted with the server's own tokenizer"
+
+
+async def test_a_code_action_resolves_through_it(
+    start_client: StartClient, server: RunningServer
+) -> None:
+    client, _ = await start_client(_options(server.url), RESOLVE)
+    open_document(client, URI, SOURCE)
+    action = await add_docstring_action(client)
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is not None
+    new = apply_edit(SOURCE, resolved.edit, 1)
+    ast.parse(new)
+    assert new != SOURCE
+
+
+async def test_a_hover_explanation_comes_through_it(
+    start_client: StartClient, server: RunningServer
+) -> None:
+    client, _ = await start_client(_options(server.url, hoverExplain=True))
+    open_document(client, URI, SOURCE + "\nprint(area(2.0))\n")
+    params = types.HoverParams(types.TextDocumentIdentifier(URI), types.Position(11, 7))
+    contents = ""
+    for _ in range(60):  # a late explanation lands in the cache for the next hover
+        hover = await client.text_document_hover_async(params)
+        assert hover is not None
+        assert isinstance(hover.contents, types.MarkupContent)
+        contents = hover.contents.value
+        if "---" in contents:
+            break
+        await asyncio.sleep(0.5)
+    assert "def area(radius: float) -> float" in contents
+    assert "---" in contents, "the model's explanation follows the definition"
