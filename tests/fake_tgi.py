@@ -37,7 +37,7 @@ class Received:
         return f"{self.method} {self.path}?{self.query}\n{headers}\n\n{self.body}"
 
 
-DIALECTS = ("tgi", "openai")
+DIALECTS = ("tgi", "openai", "ollama")
 
 
 class FakeTgi:
@@ -49,8 +49,9 @@ class FakeTgi:
     is not JSON; "runaway" streams tokens as fast as it can and never stops; "huge_token"
     sends one token whose text is a megabyte.
 
-    ``dialect``: "tgi" (``/info``, ``/generate_stream``) or "openai" (vLLM's routes:
-    ``/v1/models``, ``/v1/completions``, ``/version``, its ``/tokenize``)."""
+    ``dialect``: "tgi" (``/info``, ``/generate_stream``), "openai" (vLLM's routes:
+    ``/v1/models``, ``/v1/completions``, ``/version``, its ``/tokenize``) or "ollama" (its
+    documented ``/api`` routes, streaming newline-delimited JSON)."""
 
     def __init__(
         self,
@@ -81,6 +82,15 @@ class FakeTgi:
                 Route("/info", self._info),
                 Route("/generate_stream", self._generate_stream, methods=["POST"]),
             ]
+        elif self.dialect == "ollama":
+            routes = [
+                Route("/api/version", self._version),
+                Route("/api/ps", self._ollama_models),
+                Route("/api/tags", self._ollama_models),
+                Route("/api/show", self._ollama_show, methods=["POST"]),
+                Route("/api/generate", self._generate_stream, methods=["POST"]),
+                Route("/api/chat", self._chat, methods=["POST"]),
+            ]
         else:
             routes = [
                 Route("/v1/models", self._models),
@@ -95,6 +105,14 @@ class FakeTgi:
 
     async def _version(self, request: Request) -> Response:
         return JSONResponse({"version": "0.0.0-fake"})
+
+    async def _ollama_models(self, request: Request) -> Response:
+        return JSONResponse({"models": [{"name": "fake/model:latest", "model": "fake/model"}]})
+
+    async def _ollama_show(self, request: Request) -> Response:
+        await request.json()
+        info = {"general.architecture": "llama", "llama.context_length": 4096}
+        return JSONResponse({"model_info": info, "capabilities": ["completion"]})
 
     async def _info(self, request: Request) -> Response:
         return JSONResponse({"model_id": "fake/model", "max_input_tokens": 4096})
@@ -117,6 +135,8 @@ class FakeTgi:
     async def _chat(self, request: Request) -> Response:
         await request.json()
         message = {"role": "assistant", "content": "```python\nx\n```"}
+        if self.dialect == "ollama":
+            return JSONResponse({"message": message, "done": True})
         return JSONResponse({"choices": [{"index": 0, "message": message}]})
 
     async def _generate_stream(self, request: Request) -> Response:
@@ -126,9 +146,12 @@ class FakeTgi:
         if self.behaviour == "status":
             error_type = {429: "overloaded"}.get(self.status, "server")
             return self._error_response(f"fake failure {self.status}", error_type, self.status)
-        return StreamingResponse(self._events(request), media_type="text/event-stream")
+        media_type = "application/x-ndjson" if self.dialect == "ollama" else "text/event-stream"
+        return StreamingResponse(self._events(request), media_type=media_type)
 
     def _error_response(self, message: str, error_type: str, status: int) -> Response:
+        if self.dialect == "ollama":
+            return JSONResponse({"error": message}, status)
         if self.dialect == "openai":  # vLLM's error body
             body = {"object": "error", "message": message, "type": "Error", "code": status}
             return JSONResponse(body, status)
@@ -138,7 +161,14 @@ class FakeTgi:
         self.tokens_sent += 1
         return self._event(index, "x", final)
 
+    def _raw(self, data: str) -> str:
+        """One event whose JSON text is ``data`` (or is meant not to be JSON)."""
+        return f"{data}\n" if self.dialect == "ollama" else f"data:{data}\n\n"
+
     def _event(self, index: int, text: str, final: bool = False) -> str:
+        if self.dialect == "ollama":
+            line = {"model": "fake/model", "response": text, "done": final}
+            return json.dumps(line | ({"done_reason": "length"} if final else {})) + "\n"
         if self.dialect == "openai":
             choice = {"index": 0, "text": text, "finish_reason": "length" if final else None}
             done = "data: [DONE]\n\n" if final else ""
@@ -156,9 +186,9 @@ class FakeTgi:
             if self.behaviour == "ok":
                 yield self._token(2, final=True)
             elif self.behaviour == "error_event":
-                yield 'data:{"error": "CUDA out of memory", "error_type": "generation"}\n\n'
+                yield self._raw('{"error": "CUDA out of memory", "error_type": "generation"}')
             elif self.behaviour == "invalid_json":
-                yield "data:{not json\n\n"
+                yield self._raw("{not json")
             return
         if self.behaviour == "huge_token":
             yield self._event(0, "x" * 1_000_000)

@@ -15,21 +15,27 @@ class ModelEndpoint:
     """One model server and what it says of itself, asked once and remembered."""
 
     def __init__(
-        self, url: str, api_token: str, ca_bundle: str = "", backend: Backend = "auto"
+        self,
+        url: str,
+        api_token: str,
+        ca_bundle: str = "",
+        backend: Backend = "auto",
+        model: str = "",
     ) -> None:
         self.url = url
         self.api_token = api_token
         self.ca_bundle = ca_bundle
         self.backend = backend
-        self.client = connect(url, api_token, ca_bundle, backend)
+        self.model = model
+        self.client = connect(url, api_token, ca_bundle, backend, model)
         self.tokens = TokenCounter(self.client.tokenize)
         self._info: ServerInfo | None = None
         self.answered = False  # a completion has come back from it (its cache is warm)
 
     @property
-    def identity(self) -> tuple[str, str, str, Backend]:
+    def identity(self) -> tuple[str, str, str, Backend, str]:
         """What makes it another server: a change of any of these settings."""
-        return self.url, self.api_token, self.ca_bundle, self.backend
+        return self.url, self.api_token, self.ca_bundle, self.backend, self.model
 
     async def info(self) -> ServerInfo:
         if self._info is None:
@@ -57,7 +63,8 @@ class EndpointProvider:
             url = settings.server_url or await self._embedded_url()
             token = settings.api_token if settings.server_url else ""
             current = self._endpoint
-            wanted = (url, token, settings.ca_bundle, settings.backend)
+            model = settings.model if settings.server_url else ""
+            wanted = (url, token, settings.ca_bundle, settings.backend, model)
             if current is None or current.identity != wanted:
                 await self._close_current()
                 self._endpoint = current = ModelEndpoint(*wanted)

@@ -37,8 +37,11 @@ class Settings:
     enable: bool = True
     # Empty: start (or reuse) the embedded model host on this machine.
     server_url: str = ""
-    # The API serverUrl speaks: "auto" asks it (TGI's /info, else OpenAI's /v1/models).
-    backend: Literal["auto", "tgi", "openai"] = "auto"
+    # The API serverUrl speaks: "auto" asks it (TGI's /info, Ollama's /api/version, else
+    # OpenAI's /v1/models).
+    backend: Literal["auto", "tgi", "openai", "ollama"] = "auto"
+    # The model to ask for on a server with several (Ollama, a router); empty: its first.
+    model: str = ""
     api_token: str = attrs.field(default="", repr=False)
     # A CA certificate file (PEM) for an https serverUrl signed by a private CA; TLS is
     # always verified, against this file or the system's store.

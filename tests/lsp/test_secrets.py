@@ -116,10 +116,11 @@ async def test_no_planted_secret_reaches_the_model_server_on_any_route(
     assert "import boto3" in sent  # the ordinary code went out, the secrets did not
     assert "def connect():" in sent  # and so did the workspace context
     if prompt_format == "chat":
-        assert _bodies(fake, "/v1/chat/completions")
+        assert _bodies(fake, "/api/chat" if dialect == "ollama" else "/v1/chat/completions")
     else:
         assert len(fake.requests) >= 2  # the two completions, and any warm-up or speculation
-    assert _bodies(fake, "/tokenize")  # budgets were counted by the server's tokenizer
+    if dialect != "ollama":  # Ollama has no tokenize route: its budgets are estimated
+        assert _bodies(fake, "/tokenize")  # budgets were counted by the server's tokenizer
     assert leaked(fake.received) == []
 
 

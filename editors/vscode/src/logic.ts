@@ -8,6 +8,7 @@ export const SERVER_SETTING_KEYS = [
   "enable",
   "serverUrl",
   "backend",
+  "model",
   "apiToken",
   "caBundle",
   "promptFormat",

@@ -49,6 +49,7 @@ describe("serverSettings", () => {
       "maxNewTokens",
       "maxPrefixChars",
       "maxSuffixChars",
+      "model",
       "predictMs",
       "promptFormat",
       "promptTokens",

@@ -1,8 +1,9 @@
 """``serverUrl`` alone is enough: which dialect a server speaks is found by asking it.
 
-TGI (and Quill's own host) answer ``/info`` with a ``model_id``; the OpenAI-compatible
-servers (vLLM, llama.cpp, SGLang, Ollama) answer ``/v1/models``. The ``backend`` setting
-skips the probe for a server that answers both or neither as expected.
+TGI (and Quill's own host) answer ``/info`` with a ``model_id``; Ollama answers
+``/api/version``; the OpenAI-compatible servers (vLLM, llama.cpp, SGLang) answer
+``/v1/models``. The ``backend`` setting skips the probe for a server that answers more than
+one or none of them as expected.
 """
 
 from __future__ import annotations
@@ -12,34 +13,42 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Literal
 
+import httpx
+
 from quill.backends.base import GenerationOptions, ModelServer, ServerInfo
 from quill.backends.errors import FailureKind, ModelServerError
+from quill.backends.ollama import OllamaClient
 from quill.backends.openai import OpenAIClient
 from quill.backends.tgi import TgiClient
 
-Backend = Literal["auto", "tgi", "openai"]
+Backend = Literal["auto", "tgi", "openai", "ollama"]
 
 
 def connect(
-    url: str, api_token: str = "", ca_bundle: str = "", backend: Backend = "auto"
+    url: str, api_token: str = "", ca_bundle: str = "", backend: Backend = "auto", model: str = ""
 ) -> ModelServer:
     """The client for the server at ``url``; with ``auto``, one that finds the dialect
-    on first use."""
+    on first use. ``model``: which of a server's models to ask (empty: its first)."""
     if backend == "tgi":
         return TgiClient(url, api_token, ca_bundle=ca_bundle)
     if backend == "openai":
-        return OpenAIClient(url, api_token, ca_bundle=ca_bundle)
-    return DetectedServer(url, api_token, ca_bundle)
+        return OpenAIClient(url, api_token, ca_bundle, model)
+    if backend == "ollama":
+        return OllamaClient(url, api_token, ca_bundle, model)
+    return DetectedServer(url, api_token, ca_bundle, model)
 
 
 class DetectedServer:
     """A ``ModelServer`` that probes its server on first use and then forwards to the
     dialect found. A probe that fails (the server is down) is tried again next time."""
 
-    def __init__(self, base_url: str, api_token: str = "", ca_bundle: str = "") -> None:
+    def __init__(
+        self, base_url: str, api_token: str = "", ca_bundle: str = "", model: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_token = api_token
         self._ca_bundle = ca_bundle
+        self._model = model
         self._server: ModelServer | None = None
         self._lock = asyncio.Lock()
 
@@ -63,7 +72,12 @@ class DetectedServer:
             await tgi.aclose()
             raise
         await tgi.aclose()
-        openai = OpenAIClient(self.base_url, self._api_token, ca_bundle=self._ca_bundle)
+        ollama = OllamaClient(self.base_url, self._api_token, self._ca_bundle, self._model)
+        version = await ollama.send("GET", "/api/version")
+        if version.status_code == 200 and _has_version(_json_or_none(version)):
+            return ollama
+        await ollama.aclose()
+        openai = OpenAIClient(self.base_url, self._api_token, self._ca_bundle, self._model)
         models = await openai.send("GET", "/v1/models")
         if models.status_code == 200:
             return openai
@@ -73,8 +87,8 @@ class DetectedServer:
         raise ModelServerError(
             FailureKind.PROTOCOL,
             self.base_url,
-            "it answers neither TGI's /info nor OpenAI's /v1/models (set `backend` to say "
-            "which API it speaks)",
+            "it answers none of TGI's /info, Ollama's /api/version and OpenAI's /v1/models "
+            "(set `backend` to say which API it speaks)",
         )
 
     async def info(self) -> ServerInfo:
@@ -108,3 +122,14 @@ class DetectedServer:
 
 def _has_model_id(body: object) -> bool:
     return isinstance(body, dict) and isinstance(body.get("model_id"), str)
+
+
+def _has_version(body: object) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("version"), str)
+
+
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None

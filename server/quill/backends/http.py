@@ -105,6 +105,21 @@ class HttpApi:
         except SSEError as error:
             raise self.error(FailureKind.PROTOCOL, str(error)) from error
 
+    @asynccontextmanager
+    async def json_lines(self, path: str, payload: Any) -> AsyncIterator[AsyncIterator[str]]:
+        """Each line of a streamed POST answered in newline-delimited JSON (Ollama)."""
+        self._check_setup()
+        try:
+            async with self._http.stream("POST", path, json=payload) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise self.http_error(response)
+                yield (line async for line in response.aiter_lines() if line.strip())
+        except httpx.TimeoutException as error:
+            raise self.error(FailureKind.TIMEOUT, type(error).__name__) from error
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as error:
+            raise self.error(FailureKind.UNREACHABLE, _describe(error)) from error
+
     def decode_event(self, data: str) -> dict[str, Any]:
         try:
             event = json.loads(data)

@@ -86,21 +86,29 @@ def chat_answer(api: HttpApi, body: dict[str, Any]) -> str:
 class OpenAIClient(HttpApi):
     """A server of the OpenAI API's ``/v1`` routes."""
 
-    def __init__(self, base_url: str, api_token: str = "", ca_bundle: str = "") -> None:
+    def __init__(
+        self, base_url: str, api_token: str = "", ca_bundle: str = "", model: str = ""
+    ) -> None:
         super().__init__(base_url, api_token, ca_bundle=ca_bundle)
+        self._model = model
         self._info: ServerInfo | None = None
         self.flavour = GENERIC  # known after ``info()``
 
     async def info(self) -> ServerInfo:
-        """The first model of ``/v1/models``, its context length where the server says
-        (vLLM's ``max_model_len``, llama.cpp's ``/props``), and the server's flavour."""
+        """The ``model`` setting's model of ``/v1/models`` (else the first), its context
+        length where the server says (vLLM's ``max_model_len``, llama.cpp's ``/props``),
+        and the server's flavour."""
         if self._info is not None:
             return self._info
         body = await self.get_json("/v1/models")
         models = body.get("data")
         if not isinstance(models, list) or not models or not isinstance(models[0], dict):
             raise self.error(FailureKind.PROTOCOL, "/v1/models lists no model")
-        model = models[0]
+        named = [m for m in models if isinstance(m, dict) and m.get("id") == self._model]
+        if self._model and not named:
+            listed = ", ".join(str(m.get("id")) for m in models if isinstance(m, dict))
+            raise self.error(FailureKind.VALIDATION, f"no model {self._model!r}; it has {listed}")
+        model = named[0] if named else models[0]
         model_id = model.get("id")
         if not isinstance(model_id, str):
             raise self.error(FailureKind.PROTOCOL, "/v1/models has a model without an id")
