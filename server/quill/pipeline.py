@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from contextlib import aclosing
 
@@ -132,8 +133,10 @@ async def generate_lines(
     the complete lines generated so far and the stream is closed, so the model stops.
 
     A block is not paid for up front: its first lines arrive within the budget, and the
-    rest comes with the next suggestion. The first line is always finished, though, as
-    half a line is no suggestion; the request's deadline bounds that wait.
+    rest comes with the next suggestion. A first line still being written is cut after
+    its last whole word, once it has a few: a long line (a list, a call with many
+    arguments) would otherwise hold the suggestion for a second, and its rest comes with
+    the next suggestion too.
     """
     text = ""
     started = time.perf_counter()
@@ -142,15 +145,31 @@ async def generate_lines(
             text += token
             if any(stop in text for stop in stops):
                 break
-            if time.perf_counter() - started >= budget_s and (end := _complete_lines_end(text)):
+            if time.perf_counter() - started >= budget_s and (end := lines_end(text)):
                 return text[:end]
     return text
 
 
-def _complete_lines_end(text: str) -> int:
-    """Where the complete lines of ``text`` end (0 while no line with code is complete)."""
+PARTIAL_LINE_MIN_CHARS = 8
+"""The least a first line cut at the budget shows: less is not worth a glance."""
+
+_WORD_END = re.compile(r"[\s,;:)\]}]+")
+
+
+def lines_end(text: str) -> int:
+    """Where the answer can end at the budget: after its complete lines, or while none is
+    complete, after the first line's last whole word outside a string (0: not yet)."""
     end = text.rfind("\n")
-    return end if end > 0 and text[:end].strip() else 0
+    if end > 0 and text[:end].strip():
+        return end
+    if end != -1:
+        return 0
+    ends = [match.end() for match in _WORD_END.finditer(text)]
+    cut = ends[-1] if ends else 0
+    head = text[:cut]
+    if len(head.strip()) < PARTIAL_LINE_MIN_CHARS or head.count('"') % 2 or head.count("'") % 2:
+        return 0
+    return cut
 
 
 async def generate_until_stop(

@@ -82,8 +82,7 @@ class Neovim:
             stderr=subprocess.DEVNULL,
             cwd=workdir,
         )
-        wait_for(lambda: os.path.exists(socket), 10, "nvim to listen")
-        self.api: pynvim.Nvim = pynvim.attach("socket", path=socket)
+        self.api: pynvim.Nvim = _attach(socket)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -177,6 +176,21 @@ def wait_for(condition: Callable[[], T | None], timeout_s: float, what: str) -> 
             return value
         time.sleep(0.02)
     pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def _attach(socket: str, timeout_s: float = 10) -> pynvim.Nvim:
+    """Connect once Neovim accepts: its socket file exists from ``bind``, a moment before
+    ``listen``, and a connection in between is refused."""
+
+    def connected() -> pynvim.Nvim | None:
+        if not os.path.exists(socket):
+            return None
+        try:
+            return pynvim.attach("socket", path=socket)
+        except ConnectionRefusedError:
+            return None
+
+    return wait_for(connected, timeout_s, "nvim to listen")
 
 
 @pytest.fixture

@@ -81,6 +81,22 @@ async def test_past_its_time_budget_a_request_returns_the_complete_lines_it_has(
     print(f"budget 1 ms: {elapsed * 1000:.0f} ms, {text.count(chr(10)) + 1} line(s)")
 
 
+async def test_past_its_time_budget_a_long_first_line_is_cut_after_a_whole_word(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    """The model goes on counting on one line, far past any budget: the answer is the
+    words it has, not the line it would finish a second later."""
+    options = _options(model_host_url, predictMs=1, maxNewTokens=200, lookAhead=False)
+    client, _ = await start_client(options)
+    open_document(client, COUNTING_URI, COUNTING)
+    finished_tokens = await tokens_of_finished_generations(model_host_url)
+    text = await _ask(client, COUNTING_URI, COUNTING_END)
+    assert re.fullmatch(r"15(, \d+)*,? ?", text), text  # whole numbers only
+    assert len(text.strip()) >= 8
+    await generations_after_counting(model_host_url)
+    assert await tokens_of_finished_generations(model_host_url) == finished_tokens  # stopped
+
+
 async def test_a_typed_through_suggestion_is_answered_without_asking_the_model(
     start_client: StartClient, model_host_url: str
 ) -> None:

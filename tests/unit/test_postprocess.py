@@ -4,6 +4,7 @@ import pytest
 
 from quill import completion_syntax, syntax
 from quill.cursor import Cursor
+from quill.pipeline import lines_end
 from quill.postprocess import (
     Extent,
     balance_brackets,
@@ -277,3 +278,18 @@ def test_a_huge_document_is_checked_in_a_window_around_the_cursor() -> None:
     assert region.text[region.offset - len("def area(r):\n    ") : region.offset].startswith("def")
     raw = "return 3.14 * r * r\n    def area(r"
     assert _run(raw, text, Extent.BLOCK) == "return 3.14 * r * r"
+
+
+@pytest.mark.parametrize(
+    ("streamed", "end"),
+    [
+        ("15, 16, 17, 1", len("15, 16, 17, ")),  # the last whole word
+        ("return compute(alpha, be", len("return compute(alpha, ")),
+        ("x = 1\n    y = 2", len("x = 1")),  # complete lines, when there are some
+        ("15, 1", 0),  # too little to show yet
+        ('print("hello wor', 0),  # never inside a string
+        ("x = 1\n", len("x = 1")),  # a line just completed
+    ],
+)
+def test_where_an_answer_ends_once_its_budget_is_spent(streamed: str, end: int) -> None:
+    assert lines_end(streamed) == end
