@@ -69,7 +69,9 @@ async def suggest(
         raw = await chat_completion(endpoint, prompt, cursor, settings)
     else:
         budget_s = settings.predict_ms / 1000
-        raw = await generate_lines(endpoint.client, prompt.text, options, stops, budget_s)
+        raw = await generate_lines(
+            endpoint.client, prompt.text, options, stops, budget_s, extent is Extent.LINE
+        )
     model_ms = (time.perf_counter() - model_started) * 1000
     text = postprocess(raw, cursor, extent, stops)
     log.info(
@@ -127,16 +129,18 @@ async def generate_lines(
     options: GenerationOptions,
     stops: tuple[str, ...],
     budget_s: float,
+    cut_line: bool = False,
 ) -> str:
     """The streamed answer, ended by a stop sequence or by the time budget: once
     ``budget_s`` is spent (counted from the request, prefill included), the answer is
     the complete lines generated so far and the stream is closed, so the model stops.
 
     A block is not paid for up front: its first lines arrive within the budget, and the
-    rest comes with the next suggestion. A first line still being written is cut after
-    its last whole word, once it has a few: a long line (a list, a call with many
-    arguments) would otherwise hold the suggestion for a second, and its rest comes with
-    the next suggestion too.
+    rest comes with the next suggestion. Its first line is always finished, as the start
+    of a statement is rarely a suggestion. With ``cut_line`` (the rest of a line, typed
+    into), a line still being written is cut after its last finished item instead: a
+    long line (a list, a call with many arguments) would otherwise hold the suggestion
+    for a second, and its rest comes with the next suggestion too.
     """
     text = ""
     started = time.perf_counter()
@@ -145,7 +149,7 @@ async def generate_lines(
             text += token
             if any(stop in text for stop in stops):
                 break
-            if time.perf_counter() - started >= budget_s and (end := lines_end(text)):
+            if time.perf_counter() - started >= budget_s and (end := lines_end(text, cut_line)):
                 return text[:end]
     return text
 
@@ -153,18 +157,20 @@ async def generate_lines(
 PARTIAL_LINE_MIN_CHARS = 8
 """The least a first line cut at the budget shows: less is not worth a glance."""
 
-_WORD_END = re.compile(r"[\s,;:)\]}]+")
+# The end of a finished item: a separator or a closer, with the space after it.
+_ITEM_END = re.compile(r"[,;)\]}]\s*")
 
 
-def lines_end(text: str) -> int:
-    """Where the answer can end at the budget: after its complete lines, or while none is
-    complete, after the first line's last whole word outside a string (0: not yet)."""
+def lines_end(text: str, cut_line: bool = False) -> int:
+    """Where the answer can end at the budget: after its complete lines, or with
+    ``cut_line`` while none is complete, after the line's last finished item outside a
+    string (0: not yet)."""
     end = text.rfind("\n")
     if end > 0 and text[:end].strip():
         return end
-    if end != -1:
+    if end != -1 or not cut_line:
         return 0
-    ends = [match.end() for match in _WORD_END.finditer(text)]
+    ends = [match.end() for match in _ITEM_END.finditer(text)]
     cut = ends[-1] if ends else 0
     head = text[:cut]
     if len(head.strip()) < PARTIAL_LINE_MIN_CHARS or head.count('"') % 2 or head.count("'") % 2:

@@ -281,15 +281,19 @@ def test_a_huge_document_is_checked_in_a_window_around_the_cursor() -> None:
 
 
 @pytest.mark.parametrize(
-    ("streamed", "end"),
+    ("streamed", "cut_line", "end"),
     [
-        ("15, 16, 17, 1", len("15, 16, 17, ")),  # the last whole word
-        ("return compute(alpha, be", len("return compute(alpha, ")),
-        ("x = 1\n    y = 2", len("x = 1")),  # complete lines, when there are some
-        ("15, 1", 0),  # too little to show yet
-        ('print("hello wor', 0),  # never inside a string
-        ("x = 1\n", len("x = 1")),  # a line just completed
+        ("15, 16, 17, 1", True, len("15, 16, 17, ")),  # after the last finished item
+        ("return compute(alpha, be", True, len("return compute(alpha, ")),
+        ("total = price + ", True, 0),  # nothing finished: never after an operator
+        ("15, 1", True, 0),  # too little to show yet
+        ('print("a, b, c, d, e', True, 0),  # never inside a string
+        ("15, 16, 17, 1", False, 0),  # a block's first line is finished first
+        ("x = 1\n    y = 2", False, len("x = 1")),  # complete lines, when there are some
+        ("x = 1\n", True, len("x = 1")),  # a line just completed
     ],
 )
-def test_where_an_answer_ends_once_its_budget_is_spent(streamed: str, end: int) -> None:
-    assert lines_end(streamed) == end
+def test_where_an_answer_ends_once_its_budget_is_spent(
+    streamed: str, cut_line: bool, end: int
+) -> None:
+    assert lines_end(streamed, cut_line) == end
