@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import sys
 import tempfile
@@ -166,17 +165,7 @@ async def _ask(
     result: SessionResult,
 ) -> float:
     """One automatic inline completion; the milliseconds until its answer."""
-    started = time.perf_counter()
-    answer = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-            text_document=types.TextDocumentIdentifier(uri),
-            position=position,
-        )
-    )
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
-    text = str(items[0].insert_text) if items else ""
+    text, elapsed_ms = await client.suggestion(uri, position)
     result.empty += not text
     if client.verbose:
         typed = lines[position.line][position.character :].rstrip("\r\n")
@@ -200,27 +189,9 @@ async def run(
     with tempfile.TemporaryDirectory() as scratch:
         root = source.copy_workspace(Path(scratch) / "src")
         client = ReplayClient(verbose)
-        env = {**os.environ, "QUILL_CACHE_DIR": f"{scratch}/cache"}  # a fresh index store
-        await client.start_io(
-            sys.executable, "-m", "quill", "serve", "--log-level", "warning", env=env
-        )
         try:
-            await client.initialize_async(
-                types.InitializeParams(
-                    capabilities=types.ClientCapabilities(
-                        window=types.WindowClientCapabilities(work_done_progress=True)
-                    ),
-                    workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
-                    initialization_options={
-                        "debounceMs": 0,
-                        "deadlineMs": 30_000,
-                        **options,
-                        "serverUrl": url,
-                    },
-                )
-            )
-            client.initialized(types.InitializedParams())
-            await asyncio.wait_for(client.indexed.wait(), timeout=INDEX_TIMEOUT_S)
+            settings = {"debounceMs": 0, "deadlineMs": 30_000, **options, "serverUrl": url}
+            await client.serve(root, Path(scratch) / "cache", settings, INDEX_TIMEOUT_S)
             started = time.perf_counter()
             results = []
             for session in sessions:

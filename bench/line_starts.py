@@ -37,14 +37,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-from lsprotocol import types
 
 from line_start_report import SetResult, load_baseline, report, save
 from line_start_sessions import SessionSet, Workspace, session_sets
@@ -92,27 +88,11 @@ async def run_workspace(
     """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn."""
     root, plans = workspace.prepare(folder / "src")
     client = ReplayClient()
-    env = {**os.environ, "QUILL_CACHE_DIR": str(folder / "cache")}  # a fresh index store
-    await client.start_io(sys.executable, "-m", "quill", "serve", "--log-level", "warning", env=env)
     records = []
     try:
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(
-                    window=types.WindowClientCapabilities(work_done_progress=True)
-                ),
-                workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
-                initialization_options={**options, "serverUrl": host_url},
-            )
-        )
-        client.initialized(types.InitializedParams())
-        started = time.perf_counter()
-        await asyncio.wait_for(client.indexed.wait(), timeout=INDEX_TIMEOUT_S)
-        print(
-            f"{root.name}: indexed in {time.perf_counter() - started:.1f} s "
-            f"({client.index_message})",
-            flush=True,
-        )
+        settings = {**options, "serverUrl": host_url}
+        indexed_s = await client.serve(root, folder / "cache", settings, INDEX_TIMEOUT_S)
+        print(f"{root.name}: indexed in {indexed_s:.1f} s ({client.index_message})", flush=True)
         stats = ServerStats(client)
         for plan in plans:
             record = await type_plan(client, host_url, plan, pace, stats, verbose)

@@ -213,6 +213,48 @@ class ReplayClient(LanguageClient):
         def status(params: object) -> None:
             """The status-bar notification: nothing to show here."""
 
+        @self.feature(types.WINDOW_LOG_MESSAGE)
+        def log_message(params: types.LogMessageParams) -> None:
+            """The server's log (warnings and up, as started): the bench prints its own."""
+
+    async def serve(
+        self, root: Path, cache_dir: Path, options: dict[str, Any], index_timeout_s: float
+    ) -> float:
+        """Start ``quill serve`` on the workspace ``root`` with a fresh index store, as an
+        editor with progress bars would, and wait for the index; the seconds it took."""
+        env = {**os.environ, "QUILL_CACHE_DIR": str(cache_dir)}
+        await self.start_io(
+            sys.executable, "-m", "quill", "serve", "--log-level", "warning", env=env
+        )
+        await self.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(
+                    window=types.WindowClientCapabilities(work_done_progress=True)
+                ),
+                workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
+                initialization_options=options,
+            )
+        )
+        self.initialized(types.InitializedParams())
+        started = time.perf_counter()
+        await asyncio.wait_for(self.indexed.wait(), timeout=index_timeout_s)
+        return time.perf_counter() - started
+
+    async def suggestion(self, uri: str, position: types.Position) -> tuple[str, float]:
+        """One inline completion asked as typing asks it: its text, and the milliseconds
+        until it came."""
+        started = time.perf_counter()
+        answer = await self.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
+                text_document=types.TextDocumentIdentifier(uri),
+                position=position,
+            )
+        )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
+        return (str(items[0].insert_text) if items else ""), elapsed_ms
+
 
 def _field(value: Any, name: str) -> Any:
     """A field of a ``$/progress`` value, whether it arrived as a dict or a structure."""
@@ -254,18 +296,8 @@ async def ask(
     original_lines: list[str],
     result: SessionResult,
 ) -> None:
-    started = time.perf_counter()
-    answer = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-            text_document=types.TextDocumentIdentifier(uri),
-            position=position,
-        )
-    )
-    elapsed_ms = (time.perf_counter() - started) * 1000
+    text, elapsed_ms = await client.suggestion(uri, position)
     result.latencies_ms.append(elapsed_ms)
-    items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
-    text = str(items[0].insert_text) if items else ""
     result.empty += not text
     expected = original_lines[position.line][position.character :].rstrip("\r\n")
     if expected.strip():
@@ -344,26 +376,12 @@ async def run(
     with running_host() as host, tempfile.TemporaryDirectory() as scratch:
         root = source.copy_workspace(Path(scratch) / "src")
         client = ReplayClient(verbose)
-        env = {**os.environ, "QUILL_CACHE_DIR": f"{scratch}/cache"}  # a fresh index store
-        await client.start_io(
-            sys.executable, "-m", "quill", "serve", "--log-level", "warning", env=env
-        )
         try:
-            await client.initialize_async(
-                types.InitializeParams(
-                    capabilities=types.ClientCapabilities(
-                        window=types.WindowClientCapabilities(work_done_progress=True)
-                    ),
-                    workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)],
-                    initialization_options=mode.initialization_options(host.url),
-                )
-            )
-            client.initialized(types.InitializedParams())
-            started = time.perf_counter()
-            await asyncio.wait_for(client.indexed.wait(), timeout=300)
+            options = mode.initialization_options(host.url)
+            indexed_s = await client.serve(root, Path(scratch) / "cache", options, 300)
             print(
                 f"workspace {root} (a copy of {source.root}{source.note and '; ' + source.note}) "
-                f"indexed in {time.perf_counter() - started:.1f} s: {client.index_message}"
+                f"indexed in {indexed_s:.1f} s: {client.index_message}"
             )
             results: list[SessionResult] = []
             paced: list[PacedResult] = []

@@ -53,6 +53,8 @@ class DetectedServer:
         self._lock = asyncio.Lock()
 
     async def dialect(self) -> ModelServer:
+        if self._server is not None:  # every call on the keystroke path: no lock once known
+            return self._server
         async with self._lock:
             if self._server is None:
                 self._server = await self._probe()

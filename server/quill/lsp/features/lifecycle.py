@@ -3,6 +3,8 @@ features offered, and warming the model up."""
 
 from __future__ import annotations
 
+import logging
+
 from lsprotocol import types
 
 from quill.documents import PositionEncoding
@@ -12,6 +14,8 @@ from quill.lsp.features import completion, workspace_index
 from quill.lsp.features.configuration import apply_settings
 from quill.lsp.language_server import QuillLanguageServer
 
+log = logging.getLogger(__name__)
+
 
 def on_initialize(ls: QuillLanguageServer, params: types.InitializeParams) -> None:
     """Runs before pygls computes the server's capabilities from the registered features,
@@ -19,6 +23,7 @@ def on_initialize(ls: QuillLanguageServer, params: types.InitializeParams) -> No
     # pygls has negotiated the encoding (the client's first choice among UTF-8/16/32).
     ls.documents.encoding = PositionEncoding.from_lsp(ls.workspace.position_encoding)
     ls.client = ClientFeatures.from_capabilities(params.capabilities, params.client_info)
+    log.info("client: %s", ls.client)
     ls.initialization_options = params.initialization_options
     apply_settings(ls)
     if ls.client.offers_completion_items(ls.completions.settings.completion_items):
