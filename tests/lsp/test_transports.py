@@ -169,9 +169,14 @@ def test_exits_when_the_client_process_id_on_its_command_line_dies(
     editor: subprocess.Popen[bytes],
 ) -> None:
     server = _serve("--stdio", f"--clientProcessId={editor.pid}")
+    assert server.stdin is not None
+    assert server.stdout is not None
     try:
-        time.sleep(1.0)  # started and watching
-        assert server.poll() is None, server.communicate()[1].decode()
+        # An answer means the server is up, so its watcher is too (it starts before the
+        # message loop): an editor killed earlier would be a pid never seen, not watched.
+        server.stdin.write(_frame(_initialize()))
+        server.stdin.flush()
+        assert "capabilities" in _reply_to_initialize(server.stdout)["result"]
         assert _exits_when_editor_dies(server, editor) == 0
     finally:
         _end(server)
