@@ -3,11 +3,12 @@ suggestion, and how much of each prompt the server reused from its KV cache, per
 
 Quill anchors the prompt window so that a model server's cache stays valid while you type.
 Whether that pays off depends on the server: the embedded host (TGI's API) and vLLM (the
-OpenAI API, automatic prefix caching) both reuse a shared prefix; llama-cpp-python's server
-keeps one slot's cache and reports no counters. This replays the same session against each
+OpenAI API, automatic prefix caching) both reuse a shared prefix, llama.cpp's
+``llama-server`` keeps each slot's cache (``cache_prompt``); llama-cpp-python's server keeps
+one slot's cache and reports no counters. This replays the same session against each
 and reports what the editor sees and what the server counted.
 
-    python bench/dialects.py URL | --start vllm|llama-cpp-python|embedded
+    python bench/dialects.py URL | --start vllm|llama-server|llama-cpp-python|embedded
                              [--sessions 1] [--seed 0] [--every word|keystroke]
                              [--setting KEY=VALUE ...] [--verbose]
 
@@ -25,13 +26,16 @@ passes other settings as an editor does. Reported:
                            its own cache (type-through, speculation), whatever the server
   reused prompt tokens     from the server's ``/metrics`` before and after the warm part of
                            the session: vLLM's ``vllm:prefix_cache_hits_total`` /
-                           ``vllm:prefix_cache_queries_total``, the embedded host's
-                           ``quill_host_prompt_tokens_total`` reused / (reused + computed).
+                           ``vllm:prefix_cache_queries_total``, llama-server's
+                           ``llamacpp:prompt_tokens_cached_total`` / (cached +
+                           ``llamacpp:prompt_tokens_total``, which counts those computed),
+                           the embedded host's ``quill_host_prompt_tokens_total`` reused /
+                           (reused + computed).
                            Not comparable to the last digit: vLLM counts every request that
                            reached its scheduler, the host only finished generations, and
                            vLLM reuses whole blocks of 16 tokens only.
 
-``--start`` starts the server itself (``tests/vllm_server.py``: vLLM is installed and the
+``--start`` starts the server itself (``tests/model_servers.py``: vLLM is installed and the
 model converted into the user cache on first use; ``running_host.py`` for the embedded
 host) and stops it afterwards. A server given by URL is measured as it is: its counters are
 read as deltas, but its cache may hold earlier sessions' prompts.
@@ -57,7 +61,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.vllm_server import SERVERS
+from tests.model_servers import SERVERS
 
 from bench_stats import markdown_table, median, percentile
 from line_starts import parse_settings
@@ -71,7 +75,9 @@ INDEX_TIMEOUT_S = 300
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 Counts = dict[str, float]  # "reused" and "prompt" tokens, as the server counts them
 # The counter families as the parser names them (without ``_total``).
-_CACHE_FAMILIES = frozenset({"vllm:prefix_cache_queries", "quill_host_prompt_tokens"})
+_CACHE_FAMILIES = frozenset(
+    {"vllm:prefix_cache_queries", "quill_host_prompt_tokens", "llamacpp:prompt_tokens"}
+)
 
 
 def cache_counters(url: str) -> Counts | None:
@@ -91,6 +97,11 @@ def cache_counters(url: str) -> Counts | None:
             if sample.name == "vllm:prefix_cache_hits_total":
                 counts["reused"] = counts.get("reused", 0.0) + sample.value
             elif sample.name == "vllm:prefix_cache_queries_total":
+                counts["prompt"] = counts.get("prompt", 0.0) + sample.value
+            elif sample.name == "llamacpp:prompt_tokens_cached_total":
+                counts["reused"] = counts.get("reused", 0.0) + sample.value
+                counts["prompt"] = counts.get("prompt", 0.0) + sample.value
+            elif sample.name == "llamacpp:prompt_tokens_total":  # those computed
                 counts["prompt"] = counts.get("prompt", 0.0) + sample.value
             elif sample.name == "quill_host_prompt_tokens_total":
                 counts["prompt"] = counts.get("prompt", 0.0) + sample.value
@@ -273,7 +284,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("url", nargs="?", help="a running model server")
-    target.add_argument("--start", choices=("vllm", "llama-cpp-python", "embedded"))
+    target.add_argument("--start", choices=(*sorted(SERVERS), "embedded"))
     parser.add_argument("--sessions", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--every", choices=("word", "keystroke"), default="word")

@@ -37,7 +37,7 @@ class Received:
         return f"{self.method} {self.path}?{self.query}\n{headers}\n\n{self.body}"
 
 
-DIALECTS = ("tgi", "openai", "ollama")
+DIALECTS = ("tgi", "openai", "ollama", "llama.cpp")
 
 
 class FakeTgi:
@@ -50,8 +50,10 @@ class FakeTgi:
     sends one token whose text is a megabyte.
 
     ``dialect``: "tgi" (``/info``, ``/generate_stream``), "openai" (vLLM's routes:
-    ``/v1/models``, ``/v1/completions``, ``/version``, its ``/tokenize``) or "ollama" (its
-    documented ``/api`` routes, streaming newline-delimited JSON)."""
+    ``/v1/models``, ``/v1/completions``, ``/version``, its ``/tokenize``), "ollama" (its
+    documented ``/api`` routes, streaming newline-delimited JSON) or "llama.cpp"
+    (``llama-server`` with a model that has FIM tokens: ``/props``, its ``/tokenize``, and
+    ``/infill``, which streams in llama.cpp's own event shape)."""
 
     def __init__(
         self,
@@ -59,9 +61,11 @@ class FakeTgi:
         token_interval_s: float = 0.2,
         status: int = 500,
         dialect: str = "tgi",
+        fim_tokens: bool = True,
     ) -> None:
         assert dialect in DIALECTS, dialect
         self.dialect = dialect
+        self.fim_tokens = fim_tokens  # llama.cpp: whether its model can /infill
         self.behaviour = behaviour
         self.token_interval_s = token_interval_s
         self.status = status
@@ -91,6 +95,13 @@ class FakeTgi:
                 Route("/api/generate", self._generate_stream, methods=["POST"]),
                 Route("/api/chat", self._chat, methods=["POST"]),
             ]
+        elif self.dialect == "llama.cpp":
+            routes = [
+                Route("/v1/models", self._models),
+                Route("/props", self._props),
+                Route("/infill", self._infill, methods=["POST"]),
+                Route("/v1/completions", self._generate_stream, methods=["POST"]),
+            ]
         else:
             routes = [
                 Route("/v1/models", self._models),
@@ -102,6 +113,21 @@ class FakeTgi:
     async def _models(self, request: Request) -> Response:
         model = {"id": "fake/model", "object": "model", "max_model_len": 4096}
         return JSONResponse({"object": "list", "data": [model]})
+
+    async def _props(self, request: Request) -> Response:
+        return JSONResponse({"default_generation_settings": {"n_ctx": 4096}})
+
+    async def _infill(self, request: Request) -> Response:
+        """llama.cpp's answer to its capability probe (no token asked) is served apart, so
+        the behaviours and counters are those of the suggestions."""
+        body = await request.json()
+        if not self.fim_tokens:  # llama-server's answer for such a model
+            message = "Infill is not supported by this model: prefix token is missing. "
+            error = {"code": 501, "message": message, "type": "not_supported_error"}
+            return JSONResponse({"error": error}, 501)
+        if body.get("n_predict") == 0:
+            return JSONResponse({"content": "", "stop": True})
+        return await self._generate_stream(request)
 
     async def _version(self, request: Request) -> Response:
         return JSONResponse({"version": "0.0.0-fake"})
@@ -125,6 +151,8 @@ class FakeTgi:
         body = await request.json()
         if self.dialect == "openai":
             return JSONResponse({"count": (len(body["prompt"]) + 2) // 3, "max_model_len": 4096})
+        if self.dialect == "llama.cpp":
+            return JSONResponse({"tokens": list(range((len(body["content"]) + 2) // 3))})
         text = body["inputs"]
         tokens = [
             {"id": index, "text": text[start : start + 3], "start": start, "stop": start + 3}
@@ -155,6 +183,9 @@ class FakeTgi:
         if self.dialect == "openai":  # vLLM's error body
             body = {"object": "error", "message": message, "type": "Error", "code": status}
             return JSONResponse(body, status)
+        if self.dialect == "llama.cpp":
+            error = {"code": status, "message": message, "type": "server_error"}
+            return JSONResponse({"error": error}, status)
         return JSONResponse({"error": message, "error_type": error_type}, status)
 
     def _token(self, index: int, final: bool = False) -> str:
@@ -169,6 +200,11 @@ class FakeTgi:
         if self.dialect == "ollama":
             line = {"model": "fake/model", "response": text, "done": final}
             return json.dumps(line | ({"done_reason": "length"} if final else {})) + "\n"
+        if self.dialect == "llama.cpp":  # /infill's own shape, timings on the last
+            event: dict[str, Any] = {"index": 0, "content": text, "stop": final}
+            if final:
+                event["timings"] = {"cache_n": 0, "prompt_n": 10, "predicted_n": 3}
+            return f"data: {json.dumps(event)}\n\n"
         if self.dialect == "openai":
             choice = {"index": 0, "text": text, "finish_reason": "length" if final else None}
             done = "data: [DONE]\n\n" if final else ""

@@ -91,6 +91,7 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
                 max_concurrent_requests=scheduler.max_concurrent_requests,
                 max_input_tokens=engine.context_size - 1,
                 max_total_tokens=engine.context_size,
+                fill_in_middle=markers.as_json() if (markers := engine.fim_markers) else None,
                 version=__version__,
             ).model_dump()
         )

@@ -39,3 +39,8 @@ class Overloaded(HostError):
 
 class ModelNotFound(Exception):
     """`--model` names nothing this host can load; reported on the command line, not over HTTP."""
+
+
+class ModelDamaged(ModelNotFound):
+    """A named model's installed parts are not the published bytes (truncated, corrupted, the
+    wrong version): refused rather than handed to an engine that would crash or talk nonsense."""

@@ -22,10 +22,11 @@ import uvicorn
 from quill_host.announce import announce, base_url, withdraw
 from quill_host.api import create_app
 from quill_host.auth import TOKEN_ENVIRONMENT_VARIABLE, UnprotectedAddress, check_exposure
+from quill_host.catalog import DEFAULT_MODEL, describe_models
 from quill_host.engines import EngineOptions, create_engine, engine_names
 from quill_host.errors import ModelNotFound
 from quill_host.launcher.cli import add_tgi_arguments, run_tgi
-from quill_host.models import DEFAULT_MODEL, resolve_model
+from quill_host.models import resolve_model
 from quill_host.scheduler import Scheduler
 
 _log = logging.getLogger("quill_host")
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help="'default' (the packaged Gemma 3 270M), a .gguf, or a model directory (transformers)",
+        help=_model_help(),
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="any other address than loopback needs --api-token"
@@ -93,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
     add_tgi_arguments(parser)
     return parser
+
+
+def _model_help() -> str:
+    """The named models with what each is, so `--help` documents the catalog."""
+    return (
+        f"a named model ({describe_models()}), a path to a .gguf, or a model directory "
+        "(transformers); named models come from pip packages, nothing is downloaded"
+    )
 
 
 def _positive(value: str) -> int:

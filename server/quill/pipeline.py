@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 
 import attrs
@@ -69,9 +70,8 @@ async def suggest(
         raw = await chat_completion(endpoint, prompt, cursor, settings)
     else:
         budget_s = settings.predict_ms / 1000
-        raw = await generate_lines(
-            endpoint.client, prompt.text, options, stops, budget_s, extent is Extent.LINE
-        )
+        stream = model_stream(endpoint.client, prompt, options)
+        raw = await generate_lines(stream, stops, budget_s, extent is Extent.LINE)
     model_ms = (time.perf_counter() - model_started) * 1000
     text = postprocess(raw, cursor, extent, stops)
     log.info(
@@ -99,7 +99,9 @@ async def prompt_for(
     takes the fresh choice, off the request path (see ``CompletionService``).
     """
     info = await endpoint.info()
-    template = template_for(settings.prompt_format, info.model_id)
+    template = template_for(
+        settings.prompt_format, info.model_id, info.fim_markers, info.fills_in_middle
+    )
     return await build_prompt(
         cursor, template, settings, info, endpoint.tokens, context, hold_context
     )
@@ -120,13 +122,20 @@ async def warm(
         messages = [{"role": role, "content": content} for role, content in prompt.messages]
         await endpoint.client.chat(messages, options)
     else:
-        await generate_until_stop(endpoint.client, prompt.text, options, ())
+        await generate_lines(model_stream(endpoint.client, prompt, options), (), math.inf)
+
+
+def model_stream(
+    client: ModelServer, prompt: Prompt, options: GenerationOptions
+) -> AsyncGenerator[str, None]:
+    """The model's answer to a raw prompt, or to a fill-in-the-middle the server lays out."""
+    if prompt.fill_in_middle is not None:
+        return client.fill_in_middle(prompt.fill_in_middle, options)
+    return client.generate_stream(prompt.text, options)
 
 
 async def generate_lines(
-    client: ModelServer,
-    prompt: str,
-    options: GenerationOptions,
+    stream: AsyncGenerator[str, None],
     stops: tuple[str, ...],
     budget_s: float,
     cut_line: bool = False,
@@ -144,7 +153,7 @@ async def generate_lines(
     """
     text = ""
     started = time.perf_counter()
-    async with aclosing(client.generate_stream(prompt, options)) as tokens:
+    async with aclosing(stream) as tokens:
         async for token in tokens:
             text += token
             if any(stop in text for stop in stops):
@@ -183,7 +192,7 @@ async def generate_until_stop(
 ) -> str:
     """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
     some stops (or get only the first four) must not keep generating for nothing."""
-    return await generate_lines(client, prompt, options, stops, math.inf)
+    return await generate_lines(client.generate_stream(prompt, options), stops, math.inf)
 
 
 async def chat_completion(

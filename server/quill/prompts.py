@@ -10,11 +10,13 @@ large steps, and always to the start of a line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
 import attrs
 
+from quill.backends.base import FillInMiddle
 from quill.context.candidates import ContextPiece
 from quill.cursor import Cursor
 from quill.redaction import redact
@@ -45,10 +47,11 @@ class Template:
     repo_current: str = ""  # what opens the current file, with ``{path}``
     repo_prefix_head: str = ""  # what the current file's prefix starts with, with ``{path}``
     chat: bool = False
+    server_fim: bool = False  # the server lays out FIM with the model's own tokens
 
     @property
     def uses_suffix(self) -> bool:
-        return self.chat or "{suffix}" in self.psm
+        return self.chat or self.server_fim or "{suffix}" in self.psm
 
     def layout(self, order: FimOrder) -> str:
         return self.spm if order == "spm" and self.spm is not None else self.psm
@@ -89,6 +92,7 @@ TEMPLATES: dict[str, Template] = {
     # Codestral was trained suffix first only.
     "codestral": Template("codestral", psm="[SUFFIX]{suffix}[PREFIX]{prefix}", stop=("</s>",)),
     "chat": Template("chat", chat=True),
+    "infill": Template("infill", server_fim=True),
 }
 
 # Substrings of a model id that name its family; the first match wins.
@@ -114,16 +118,48 @@ def is_instruct(model_id: str) -> bool:
     return _INSTRUCT.search(model_id.lower()) is not None
 
 
-def template_for(prompt_format: PromptFormat, model_id: str) -> Template:
-    """The configured template, or the one the model id names: its family's FIM, chat for
-    another instruct model, prefix-only otherwise."""
+def template_for(
+    prompt_format: PromptFormat,
+    model_id: str,
+    fim_markers: Mapping[str, str] | None = None,
+    server_fills_in_middle: bool = False,
+) -> Template:
+    """The configured template, or the one the model id names: its family's FIM. For a
+    model whose id names no family: FIM with the markers the server reports from the
+    model's vocabulary, else the server's own FIM (llama.cpp's ``/infill``), else chat for
+    an instruct model, prefix-only otherwise."""
     if prompt_format != "auto":
         return TEMPLATES[prompt_format]
     lowered = model_id.lower()
     for marker, family in _FAMILY_MARKERS:
         if marker in lowered:
             return TEMPLATES[family]
+    if fim_markers and all(role in fim_markers for role in ("prefix", "suffix", "middle")):
+        return markers_template(fim_markers)
+    if server_fills_in_middle:
+        return TEMPLATES["infill"]
     return TEMPLATES["chat" if is_instruct(model_id) else "prefix"]
+
+
+def markers_template(markers: Mapping[str, str]) -> Template:
+    """Fill-in-the-middle in the model's own markers, in PSM order (what every family with
+    FIM was trained on); files of the repository marked as Qwen2.5-Coder and StarCoder2 were
+    trained on, where the model has a file separator."""
+    pre, suf, mid = (_literal(markers[role]) for role in ("prefix", "suffix", "middle"))
+    repo, sep = _literal(markers.get("repository", "")), _literal(markers.get("file_separator", ""))
+    return Template(
+        "fim",
+        psm=f"{pre}{{prefix}}{suf}{{suffix}}{mid}",
+        stop=(markers["file_separator"],) if sep else (),
+        repo_header=f"{repo}{{repo}}\n" if repo and sep else None,
+        repo_file=f"{sep}{{path}}\n{{text}}\n",
+        repo_current=f"{sep}{{path}}\n",
+    )
+
+
+def _literal(marker: str) -> str:
+    """A marker as text inside a ``str.format`` pattern."""
+    return marker.replace("{", "{{").replace("}", "}}")
 
 
 def anchored_window_start(text: str, cursor: int, max_chars: int) -> int:
@@ -145,7 +181,7 @@ class Prompt:
     """What is sent to the model, and what went into it (for ``quill prompt`` and the
     "why did it suggest that?" command)."""
 
-    text: str  # the raw prompt; empty for chat models
+    text: str  # the raw prompt; empty for chat models and the server's own FIM
     stop: tuple[str, ...]
     messages: tuple[tuple[str, str], ...] = ()  # (role, content), for chat models
     pieces: tuple[ContextPiece, ...] = ()
@@ -153,6 +189,7 @@ class Prompt:
     tokens: int | None = None  # as counted against the budget
     budget: int | None = None
     context_stale: bool = False  # held pieces that a fresh choice would change
+    fill_in_middle: FillInMiddle | None = None  # for a server that lays out FIM itself
 
 
 @attrs.frozen
@@ -188,6 +225,13 @@ def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
     if template.chat:
         messages = _chat_messages(parts.path, parts.language, context, prefix, suffix)
         return Prompt("", (), messages, parts.pieces, template.name)
+    if template.server_fim:
+        files = tuple(
+            (path, piece_text(template, parts.language, path, piece))
+            for path, piece in zip(parts.piece_paths, parts.pieces, strict=True)
+        )
+        request = FillInMiddle(prefix, suffix, files)
+        return Prompt("", (), (), parts.pieces, template.name, fill_in_middle=request)
     head = ""
     if template.repo_header is not None and parts.pieces:
         head = template.repo_header.format(repo=parts.repo) + context
@@ -208,6 +252,8 @@ def piece_text(template: Template, language: str, path: str, piece: ContextPiece
     where = f"{path}:{piece.start_line + 1}-{piece.end_line + 1}"
     if template.chat:
         return f"{where}\n```{language}\n{text}\n```\n\n"
+    if template.server_fim:
+        return text + "\n"  # the server marks it as a file of the repository
     if template.repo_header is not None:
         return template.repo_file.format(path=path, text=text)
     mark = _comment_mark(language)

@@ -102,6 +102,7 @@ class CompletionService:
         self.last_prompt: Prompt | None = None
         self.last_server: ServerInfo | None = None  # the server that answered last
         self.tokens_exact = True  # whether its prompts were counted in its own tokenizer
+        self.token_source = "server"  # where: the server, a tokenizer file, an estimate
         self.context: PromptContext | None = None  # the workspace's, once there is one
         self._running: dict[tuple[str, RequestKind], asyncio.Task[Suggestion | None]] = {}
         self._probe: asyncio.Task[None] | None = None
@@ -260,6 +261,7 @@ class CompletionService:
         endpoint.answered = True
         self.last_server = await endpoint.info()  # known by now: the prompt needed it
         self.tokens_exact = endpoint.tokens.exact
+        self.token_source = endpoint.token_source
         if suggestion is None:
             return None
         if suggestion.prompt is not None and suggestion.prompt.context_stale:

@@ -16,7 +16,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 PromptFormat = Literal[
-    "auto", "prefix", "starcoder", "qwen", "deepseek", "codellama", "codestral", "chat"
+    "auto", "prefix", "starcoder", "qwen", "deepseek", "codellama", "codestral", "chat", "infill"
 ]
 
 
@@ -42,6 +42,10 @@ class Settings:
     backend: Literal["auto", "tgi", "openai", "ollama"] = "auto"
     # The model to ask for on a server with several (Ollama, a router); empty: its first.
     model: str = ""
+    # For a server that cannot count tokens (Ollama, some OpenAI-compatible ones): the
+    # model's tokenizer.json, or a directory holding it. Empty: the model's directory when
+    # the server names its model by a local path, else a low estimate.
+    tokenizer_file: str = ""
     api_token: str = attrs.field(default="", repr=False)
     # A CA certificate file (PEM) for an https serverUrl signed by a private CA; TLS is
     # always verified, against this file or the system's store.

@@ -41,3 +41,20 @@ def test_unknown_model_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert ".gguf" in result.stderr
     assert result.stdout == ""
+
+
+def test_quill_host_lists_the_model_names() -> None:
+    """`quill host --model <unknown>` says which names exist instead of failing to load."""
+    result = subprocess.run(
+        [sys.executable, "-m", "quill", "host", "--model", "nonsense"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "'nonsense'" in result.stderr
+    for name in ("default", "gemma3-270m", "qwen2.5-coder-1.5b"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

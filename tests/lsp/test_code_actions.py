@@ -75,6 +75,23 @@ def apply_edit(text: str, edit: types.WorkspaceEdit, version: int) -> str:
     return apply_replacements(text, replacements)
 
 
+async def explained_hover(
+    client: LanguageClient, params: types.HoverParams, timeout_s: float = 60.0
+) -> str:
+    """The hover's text once the model's explanation is in it (after ``---``), or as it is at
+    the timeout: a late explanation lands in the cache for the next hover, so ask again."""
+    contents = ""
+    for _ in range(int(timeout_s / 0.5)):
+        hover = await client.text_document_hover_async(params)
+        assert hover is not None
+        assert isinstance(hover.contents, types.MarkupContent)
+        contents = hover.contents.value
+        if "---" in contents:
+            break
+        await asyncio.sleep(0.5)
+    return contents
+
+
 async def add_docstring_action(client: LanguageClient) -> types.CodeAction:
     """The listed "Add docstring" action on ``area`` of ``SOURCE`` (opened as ``URI``)."""
     action = (await _actions(client, AREA))["Quill: Add docstring"]

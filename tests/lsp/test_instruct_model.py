@@ -54,7 +54,7 @@ def chat_model_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
         stop_host(running)
 
 
-def _chat_answers(url: str) -> dict[str, float]:
+def chat_answers(url: str) -> dict[str, float]:
     """The host's chat requests so far, by HTTP status."""
     text = httpx.get(f"{url}/metrics").text
     return {
@@ -80,11 +80,11 @@ async def test_a_completion_is_a_chat_the_host_answers(
     assert chat_model_host.model_id.endswith("-chat")
     client, _ = await start_client(_options(url, promptFormat="auto", maxNewTokens=32))
     open_document(client, STATS_URI, STATS)
-    before = _chat_answers(url)
+    before = chat_answers(url)
     result = await client.text_document_inline_completion_async(inline_params())
     assert result is not None
     await _counted()
-    after = _chat_answers(url)
+    after = chat_answers(url)
     assert after.get("200", 0) == before.get("200", 0) + 1, after
     assert set(after) == {"200"}, after  # no 404 (no route) nor 422 (no template)
     prompt = await client.workspace_execute_command_async(
@@ -102,7 +102,7 @@ async def test_a_code_action_resolves_through_the_chat(
     client, _ = await start_client(_options(url), RESOLVE)
     open_document(client, URI, SOURCE)
     action = await add_docstring_action(client)
-    before = _chat_answers(url)
+    before = chat_answers(url)
     refusal = ""
     try:
         resolved = await client.code_action_resolve_async(action)
@@ -117,6 +117,6 @@ async def test_a_code_action_resolves_through_the_chat(
         assert resolved.edit is not None
         ast.parse(apply_edit(SOURCE, resolved.edit, 1))
     await _counted()
-    after = _chat_answers(url)
+    after = chat_answers(url)
     assert after.get("200", 0) == before.get("200", 0) + 1, after
     assert set(after) == {"200"}, after

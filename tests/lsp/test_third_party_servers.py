@@ -3,12 +3,11 @@ llama-cpp-python's OpenAI-compatible server (``python -m llama_cpp.server``) on 
 Gemma GGUF, and vLLM (its CPU build, in a virtual environment of its own) on the same model
 converted to a transformers folder. Completions, a code action and a hover's explanation go
 through each. The first run on a machine installs vLLM and converts the model into the user
-cache (``tests/vllm_server.py``: a few minutes); later runs only start the server."""
+cache (``tests/model_servers.py``: a few minutes); later runs only start the server."""
 
 from __future__ import annotations
 
 import ast
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -28,8 +27,9 @@ from tests.lsp.test_code_actions import (
     URI,
     add_docstring_action,
     apply_edit,
+    explained_hover,
 )
-from tests.vllm_server import SERVERS, RunningServer
+from tests.model_servers import SERVERS, RunningServer, llama_server
 
 # The module's first vLLM test also installs vLLM, converts the model and starts the server.
 pytestmark = [pytest.mark.model, pytest.mark.timeout(1200)]
@@ -90,14 +90,32 @@ async def test_a_hover_explanation_comes_through_it(
     client, _ = await start_client(_options(server.url, hoverExplain=True))
     open_document(client, URI, SOURCE + "\nprint(area(2.0))\n")
     params = types.HoverParams(types.TextDocumentIdentifier(URI), types.Position(11, 7))
-    contents = ""
-    for _ in range(60):  # a late explanation lands in the cache for the next hover
-        hover = await client.text_document_hover_async(params)
-        assert hover is not None
-        assert isinstance(hover.contents, types.MarkupContent)
-        contents = hover.contents.value
-        if "---" in contents:
-            break
-        await asyncio.sleep(0.5)
+    contents = await explained_hover(client, params)
     assert "def area(radius: float) -> float" in contents
     assert "---" in contents, "the model's explanation follows the definition"
+
+
+async def test_llama_server_lays_out_fim_for_a_code_model_whose_id_names_no_family(
+    start_client: StartClient, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Served as ``--alias coder``, Qwen2.5-Coder's family cannot be read from its id; its
+    GGUF has FIM tokens, so llama.cpp's ``/infill`` lays out the prompt instead of Quill
+    sending no suffix at all."""
+    log = tmp_path_factory.mktemp("llama-server-coder") / "server.log"
+    with llama_server(log, "qwen2.5-coder-1.5b", alias="coder") as server:
+        client, _ = await start_client(_options(server.url, maxNewTokens=16))
+        open_document(client, COUNTING_URI, COUNTING)
+        result = await client.text_document_inline_completion_async(
+            inline_params(COUNTING_URI, COUNTING_END)
+        )
+        prompt = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams("quill.lastPrompt", [])
+        )
+    assert prompt["model"] == "coder"
+    assert prompt["dialect"] == "openai (llama.cpp)"
+    assert prompt["format"] == "infill"
+    assert prompt["fillInMiddle"]["prefix"].endswith(COUNTING)
+    assert result is not None
+    [item] = result.items
+    assert isinstance(item.insert_text, str)
+    assert item.insert_text.startswith("15")

@@ -9,7 +9,7 @@ from contextlib import aclosing
 
 import pytest
 
-from quill.backends.base import GenerationOptions
+from quill.backends.base import FillInMiddle, GenerationOptions
 from quill.backends.detect import connect
 from quill.backends.errors import FailureKind, ModelServerError
 from tests.fake_tgi import FakeTgi, serve_fake_tgi
@@ -21,6 +21,7 @@ from tests.fake_tgi import FakeTgi, serve_fake_tgi
         ("tgi", "tgi", "fake/model", None),
         ("openai", "openai (vLLM)", "fake/model", 4096),
         ("ollama", "ollama", "fake/model:latest", 4096),
+        ("llama.cpp", "openai (llama.cpp)", "fake/model", 4096),
     ],
 )
 async def test_the_dialect_and_model_are_found_from_the_url(
@@ -66,3 +67,44 @@ async def test_a_model_the_server_does_not_have_is_named_in_the_error() -> None:
             await server.aclose()
     assert raised.value.kind is FailureKind.VALIDATION
     assert "no model 'bigcode/starcoder2-15b'; it has fake/model" in raised.value.detail
+
+
+async def test_llama_cpp_lays_out_fill_in_the_middle_for_a_model_with_fim_tokens() -> None:
+    """``/infill`` gets the text around the cursor and other files as ``input_extra``,
+    with the prompt cache on; its own event shape is read."""
+    fake = FakeTgi("ok", dialect="llama.cpp")
+    with serve_fake_tgi(fake) as url:
+        server = connect(url)
+        try:
+            assert (await server.info()).fills_in_middle
+            request = FillInMiddle("def f(x):\n    ", "\n", (("util.py", "def g():\n"),))
+            options = GenerationOptions(max_new_tokens=8, stop=("\n\n",), seed=1)
+            async with aclosing(server.fill_in_middle(request, options)) as pieces:
+                text = "".join([piece async for piece in pieces])
+        finally:
+            await server.aclose()
+    assert text == "xxx"
+    [body] = fake.requests
+    assert body["input_prefix"] == "def f(x):\n    "
+    assert body["input_suffix"] == "\n"
+    assert body["input_extra"] == [{"filename": "util.py", "text": "def g():\n"}]
+    assert body["n_predict"] == 8
+    assert body["cache_prompt"] is True
+    assert body["stop"] == ["\n\n"]
+    assert body["stream"] is True
+
+
+async def test_a_model_without_fim_tokens_gets_quills_prompts_and_a_clear_refusal() -> None:
+    fake = FakeTgi("ok", dialect="llama.cpp", fim_tokens=False)
+    with serve_fake_tgi(fake) as url:
+        server = connect(url)
+        try:
+            assert not (await server.info()).fills_in_middle
+            pieces = server.fill_in_middle(FillInMiddle("x", ""), GenerationOptions(4))
+            with pytest.raises(ModelServerError) as raised:
+                await anext(pieces)
+        finally:
+            await server.aclose()
+    assert raised.value.kind is FailureKind.VALIDATION
+    assert "fill-in-the-middle" in raised.value.detail
+    assert not fake.requests  # refused here, not by the server

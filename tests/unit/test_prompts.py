@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from quill.backends.base import FillInMiddle
+from quill.context.candidates import ContextPiece
 from quill.prompts import TEMPLATES, PromptParts, anchored_window_start, lay_out, template_for
 
 
@@ -35,3 +37,56 @@ def test_fill_in_the_middle_layout() -> None:
     prompt = lay_out(TEMPLATES["starcoder"], "psm", parts)
     assert prompt.text == "<fim_prefix>def f():\n    <fim_suffix>return 1\n<fim_middle>"
     assert "<|endoftext|>" in prompt.stop
+
+
+def test_the_servers_own_fim_for_a_model_whose_family_the_id_does_not_name() -> None:
+    assert template_for("auto", "coder", server_fills_in_middle=True) is TEMPLATES["infill"]
+    assert (
+        template_for("auto", "coder-instruct", server_fills_in_middle=True) is TEMPLATES["infill"]
+    )
+    assert (
+        template_for("auto", "qwen2.5-coder-1.5b", server_fills_in_middle=True) is TEMPLATES["qwen"]
+    )
+    assert template_for("auto", "coder") is TEMPLATES["prefix"]
+
+
+def test_the_servers_fim_gets_the_parts_and_other_files_as_text() -> None:
+    piece = ContextPiece("definition", "/w/util.py", 0, 1, "def g():\n    return 2\n", "used")
+    parts = PromptParts(
+        "t.py", "python", "def f():\n    ", "\n", pieces=(piece,), piece_paths=("util.py",)
+    )
+    prompt = lay_out(TEMPLATES["infill"], "psm", parts)
+    assert prompt.text == ""
+    assert prompt.fill_in_middle == FillInMiddle(
+        "def f():\n    ", "\n", (("util.py", "def g():\n    return 2\n"),)
+    )
+
+
+QWEN_MARKERS = {
+    "prefix": "<|fim_prefix|>",
+    "suffix": "<|fim_suffix|>",
+    "middle": "<|fim_middle|>",
+    "repository": "<|repo_name|>",
+    "file_separator": "<|file_sep|>",
+}
+
+
+def test_the_models_own_markers_make_its_fim_when_the_id_names_no_family() -> None:
+    """Qwen2.5-Coder's markers, as the host reads them from its vocabulary, lay out exactly
+    the prompt Quill's own Qwen template does, repository context included."""
+    template = template_for("auto", "coder", QWEN_MARKERS, server_fills_in_middle=True)
+    assert template.name == "fim"
+    piece = ContextPiece("definition", "/w/util.py", 0, 1, "def g():\n    return 2\n", "used")
+    parts = PromptParts(
+        "t.py", "python", "def f():\n    ", "\n", (piece,), ("util.py",), repo="project"
+    )
+    assert lay_out(template, "psm", parts).text == lay_out(TEMPLATES["qwen"], "psm", parts).text
+    assert "<|file_sep|>" in template.stop
+
+
+def test_markers_without_a_middle_are_no_fim() -> None:
+    partial = {"prefix": "<PRE>", "suffix": "<SUF>"}
+    assert template_for("auto", "model", partial) is TEMPLATES["prefix"]
+    braces = {"prefix": "{p}", "suffix": "{s}", "middle": "{m}"}  # no format fields
+    parts = PromptParts("t.py", "python", "a", "b")
+    assert lay_out(template_for("auto", "m", braces), "psm", parts).text == "{p}a{s}b{m}"

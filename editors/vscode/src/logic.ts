@@ -9,6 +9,7 @@ export const SERVER_SETTING_KEYS = [
   "serverUrl",
   "backend",
   "model",
+  "tokenizerFile",
   "apiToken",
   "caBundle",
   "promptFormat",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from quill_host.errors import ValidationFailed
+from quill_host.fim_markers import FimMarkers
 from quill_host.protocol import FinishReason, GenerateParameters, TokenSpan
 from quill_host.textstream import TextAssembler
 
@@ -52,7 +53,8 @@ StopCheck = Callable[[], bool]
 
 Prompt = str | tuple[int, ...]
 """What a generation continues: text, tokenized as user text (TGI's `inputs`: a `<eos>` in it
-stays text, and the BOS token is added), or token ids made already, by `tokenize_rendered`
+stays text, only the model's FIM markers become their tokens, and the BOS token is added), or
+token ids made already, by `tokenize_rendered`
 from a rendered chat template, whose turn markers must stay control tokens."""
 
 
@@ -94,6 +96,12 @@ class Engine(ABC):
     @abstractmethod
     def token_piece(self, token: int) -> bytes:
         """The raw bytes of one token (special tokens as their literal text)."""
+
+    @property
+    def fim_markers(self) -> FimMarkers | None:
+        """The model's fill-in-the-middle markers, which `tokenize` reads as their tokens; None
+        for a model trained without them."""
+        return None
 
     @property
     def chat_template(self) -> ChatTemplate | None:
@@ -157,15 +165,18 @@ class Engine(ABC):
         """`/tokenize`'s answer: each token with the character range it covers in `text`.
 
         Offsets come from decoding the pieces back in order, so they are exact whenever the
-        tokenizer round-trips the text; special tokens cover an empty range.
+        tokenizer round-trips the text; special tokens cover an empty range, but FIM markers,
+        which are in the text, cover their own.
         """
         spans: list[TokenSpan] = []
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        markers = set(self.fim_markers.ids.values()) if self.fim_markers else set()
         position = 0
         for token in self.tokenize(text):
             piece = self.token_piece(token)
             literal = piece.decode("utf-8", errors="replace")
-            length = 0 if self.is_special(token) else len(decoder.decode(piece))
+            empty = self.is_special(token) and token not in markers
+            length = 0 if empty else len(decoder.decode(piece))
             spans.append(TokenSpan(id=token, text=literal, start=position, stop=position + length))
             position += length
         return spans

@@ -27,6 +27,7 @@ from quill_host.engines.base import (
 )
 from quill_host.engines.llamacpp_sampler import SamplerChain
 from quill_host.errors import GenerationFailed
+from quill_host.fim_markers import FimMarkers
 from quill_host.hardware import physical_cores
 from quill_host.kv.chunks import find_chunk_at
 from quill_host.kv.prefix import common_prefix_length
@@ -88,6 +89,7 @@ class LlamaCppEngine(Engine):
         self._bos = bos if bos >= 0 and llama_cpp.llama_vocab_get_add_bos(self._vocab) else None
         file_type = self._llm.metadata.get("general.file_type", "")
         self._dtype = _DTYPES.get(int(file_type), "unknown") if file_type.isdigit() else "unknown"
+        self._fim_markers = FimMarkers.from_vocabulary(self._fim_token_ids(), self._token_text)
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._chat_template = (
             ChatTemplate(template, self._token_text(bos), self._token_text(self._llm.token_eos()))
@@ -108,8 +110,21 @@ class LlamaCppEngine(Engine):
         return self._dtype
 
     def tokenize(self, text: str) -> list[int]:
-        # `special=False`: text that looks like `<eos>` in user code is text, not a control token.
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=self._bos is not None))
+        # `special=False`: text that looks like `<eos>` in user code is text, not a control
+        # token; only the FIM markers Quill writes become theirs (see `quill_host.fim_markers`).
+        if self._fim_markers is None:
+            return self._text_tokens(text, add_bos=self._bos is not None)
+        tokens = [self._bos] if self._bos is not None else []
+        for run in self._fim_markers.split(text):
+            tokens += [run] if isinstance(run, int) else self._text_tokens(run, add_bos=False)
+        return tokens
+
+    def _text_tokens(self, text: str, add_bos: bool) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos))
+
+    @property
+    def fim_markers(self) -> FimMarkers | None:
+        return self._fim_markers
 
     @property
     def chat_template(self) -> ChatTemplate | None:
@@ -117,6 +132,17 @@ class LlamaCppEngine(Engine):
 
     def tokenize_rendered(self, text: str) -> tuple[int, ...]:
         return tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _fim_token_ids(self) -> dict[str, int | None]:
+        vocab = self._vocab
+        found = {
+            "prefix": llama_cpp.llama_vocab_fim_pre(vocab),
+            "suffix": llama_cpp.llama_vocab_fim_suf(vocab),
+            "middle": llama_cpp.llama_vocab_fim_mid(vocab),
+            "repository": llama_cpp.llama_vocab_fim_rep(vocab),
+            "file_separator": llama_cpp.llama_vocab_fim_sep(vocab),
+        }
+        return {role: token if token >= 0 else None for role, token in found.items()}
 
     def _token_text(self, token: int) -> str:
         """A control token's literal text (`<bos>`), or "" for a token the model lacks."""

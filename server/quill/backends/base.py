@@ -25,6 +25,27 @@ class GenerationOptions:
 
 
 @attrs.frozen
+class FillInMiddle:
+    """A fill-in-the-middle request for a server that lays the prompt out itself, in the
+    model's own special tokens (llama.cpp's ``/infill``, which reads them from the GGUF):
+    the text around the cursor, and other files of the repository as context."""
+
+    prefix: str
+    suffix: str
+    files: tuple[tuple[str, str], ...] = ()  # (path, text), in the order they go in
+
+    def as_json(self) -> dict[str, object]:
+        """For ``quill prompt --json`` and *Show Last Prompt*: what was sent, by part."""
+        files = [{"path": path, "text": text} for path, text in self.files]
+        return {"prefix": self.prefix, "suffix": self.suffix, "files": files}
+
+    def as_text(self) -> str:
+        """The parts in the order the server puts them, each under a heading."""
+        files = "".join(f"[file {path}]\n{text}" for path, text in self.files)
+        return f"{files}[prefix]\n{self.prefix}\n[suffix]\n{self.suffix}"
+
+
+@attrs.frozen
 class ServerInfo:
     """What the server says of itself; ``None`` where it does not say."""
 
@@ -32,6 +53,12 @@ class ServerInfo:
     max_input_tokens: int | None
     max_total_tokens: int | None = None
     dialect: str = "tgi"  # which API it speaks, for the status and the log
+    # It lays out fill-in-the-middle itself for this model (``ModelServer.fill_in_middle``):
+    # what a model whose family Quill does not know by its id gets instead of no suffix.
+    fills_in_middle: bool = False
+    # The model's FIM markers by role ("prefix", "suffix", "middle", "repository",
+    # "file_separator"), where the server reads them as the model's tokens (Quill's host).
+    fim_markers: dict[str, str] = attrs.field(factory=dict)
 
 
 class ModelServer(Protocol):
@@ -50,6 +77,13 @@ class ModelServer(Protocol):
 
     def generate_stream(self, prompt: str, options: GenerationOptions) -> AsyncGenerator[str, None]:
         """The text of each generated piece of a raw prompt, as it arrives."""
+        ...
+
+    def fill_in_middle(
+        self, request: FillInMiddle, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        """As ``generate_stream``, for a prompt the server lays out; only where ``info()``
+        says it ``fills_in_middle``, else a ``ModelServerError`` (``VALIDATION``)."""
         ...
 
     async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:

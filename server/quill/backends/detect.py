@@ -15,7 +15,7 @@ from typing import Literal
 
 import httpx
 
-from quill.backends.base import GenerationOptions, ModelServer, ServerInfo
+from quill.backends.base import FillInMiddle, GenerationOptions, ModelServer, ServerInfo
 from quill.backends.errors import FailureKind, ModelServerError
 from quill.backends.ollama import OllamaClient
 from quill.backends.openai import OpenAIClient
@@ -104,6 +104,14 @@ class DetectedServer:
     ) -> AsyncGenerator[str, None]:
         server = await self.dialect()
         async with aclosing(server.generate_stream(prompt, options)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def fill_in_middle(
+        self, request: FillInMiddle, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        server = await self.dialect()
+        async with aclosing(server.fill_in_middle(request, options)) as pieces:
             async for piece in pieces:
                 yield piece
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 
+from quill.backends.base import MAX_TOKEN_CHARS, FillInMiddle, GenerationOptions
 from quill.backends.errors import FailureKind, ModelServerError
 
 
@@ -62,6 +63,20 @@ class HttpApi:
         except httpx.HTTPError:
             return False
         return response.status_code == 200
+
+    def fill_in_middle(
+        self, request: FillInMiddle, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        """Refused at once: this server takes only prompts laid out by Quill (a dialect
+        that can lay out fill-in-the-middle itself overrides this)."""
+        raise self.cannot_fill_in_middle()
+
+    def cannot_fill_in_middle(self) -> ModelServerError:
+        return self.error(
+            FailureKind.VALIDATION,
+            "it does not lay out fill-in-the-middle itself (promptFormat infill needs "
+            "llama.cpp's llama-server and a model with FIM tokens)",
+        )
 
     async def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
         """One plain request; a server that cannot be reached is a ``ModelServerError``."""
@@ -128,6 +143,30 @@ class HttpApi:
         if not isinstance(event, dict):
             raise self.error(FailureKind.PROTOCOL, f"unexpected event {data!r:.200}")
         return event
+
+    async def named_pieces(
+        self, events: AsyncIterator[str], text_field: str, last_field: str, limit: int
+    ) -> AsyncGenerator[str, None]:
+        """The text of each streamed event in a shape that names its text and its end
+        (Ollama's ``response`` and ``done``, llama.cpp's ``content`` and ``stop``), up to
+        ``limit`` pieces. A token longer than any real one is garbage; a stream that ends
+        before its last event was cut (``INCOMPLETE``)."""
+        received = 0
+        async for data in events:
+            event = self.decode_event(data)
+            if "error" in event:
+                raise self.error(FailureKind.GENERATION, str(event["error"])[:200])
+            text = event.get(text_field, "")
+            if not isinstance(text, str):
+                raise self.error(FailureKind.PROTOCOL, f"unexpected event {event!r:.200}")
+            if len(text) > MAX_TOKEN_CHARS:
+                raise self.error(FailureKind.PROTOCOL, f"a token of {len(text)} characters")
+            if text:
+                yield text
+                received += 1
+            if event.get(last_field) is True or received >= limit:
+                return
+        raise self.error(FailureKind.INCOMPLETE, "the stream ended before its last event")
 
     def http_error(self, response: httpx.Response) -> ModelServerError:
         """The error an answer describes, in TGI's shape (``error``, ``error_type``),

@@ -6,6 +6,11 @@ fill-in-the-middle tokens included), chat through ``/v1/chat/completions``. What
 standard leaves out differs by server, so the server is recognised once (its *flavour*)
 for two things: how to count tokens in its tokenizer, and the sampling defaults to undo
 (llama-cpp-python penalises repeats unless told not to, which breaks greedy code).
+
+llama.cpp's server also lays out fill-in-the-middle itself (``/infill``), with the special
+tokens it reads from the model's GGUF and other files as repository context. Quill uses it
+for a model whose family it cannot tell from the id (``llama-server --alias coder``), which
+would otherwise get no suffix at all.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any
 
 import attrs
 import httpx
 
-from quill.backends.base import MAX_TOKEN_CHARS, GenerationOptions, ServerInfo
+from quill.backends.base import MAX_TOKEN_CHARS, FillInMiddle, GenerationOptions, ServerInfo
 from quill.backends.errors import FailureKind
 from quill.backends.http import HttpApi
 
@@ -119,8 +125,16 @@ class OpenAIClient(HttpApi):
             max_input_tokens=None,
             max_total_tokens=max_len if isinstance(max_len, int) else None,
             dialect=f"openai ({self.flavour.name})",
+            fills_in_middle=self.flavour is LLAMA_CPP and await self._can_infill(),
         )
         return self._info
+
+    async def _can_infill(self) -> bool:
+        """Whether llama.cpp's ``/infill`` works for its model: it answers 501 for a model
+        without FIM tokens. Asked once, for no new token (a few tokens of prefill)."""
+        probe = {"input_prefix": "", "input_suffix": "", "n_predict": 0, "cache_prompt": False}
+        response = await self.send("POST", "/infill", probe)
+        return response.status_code == 200
 
     async def _recognise(self) -> tuple[Flavour, int | None]:
         """Which server this is, by the routes only it has."""
@@ -179,14 +193,8 @@ class OpenAIClient(HttpApi):
             "model": info.model_id,
             "prompt": prompt,
             "max_tokens": options.max_new_tokens,
-            "temperature": options.temperature,
-            "stream": True,
-            **self.flavour.sampling,
+            **self._sampling(options),
         }
-        if options.stop:
-            payload["stop"] = list(options.stop)
-        if options.seed is not None:
-            payload["seed"] = options.seed
         async with self.events("/v1/completions", payload) as stream:
             received = 0
             async for data in stream:
@@ -201,6 +209,39 @@ class OpenAIClient(HttpApi):
                 if finished or received >= options.max_new_tokens:
                     return
             raise self.error(FailureKind.INCOMPLETE, "the stream ended before its last event")
+
+    async def fill_in_middle(
+        self, request: FillInMiddle, options: GenerationOptions
+    ) -> AsyncGenerator[str, None]:
+        """llama.cpp's ``/infill``, streamed in its own (not OpenAI's) event shape:
+        ``content`` pieces, the last with ``stop``."""
+        info = await self.info()
+        if not info.fills_in_middle:
+            raise self.cannot_fill_in_middle()
+        payload: dict[str, Any] = {
+            "input_prefix": request.prefix,
+            "input_suffix": request.suffix,
+            "input_extra": [{"filename": path, "text": text} for path, text in request.files],
+            "n_predict": options.max_new_tokens,
+            **self._sampling(options),
+        }
+        async with (
+            self.events("/infill", payload) as stream,
+            aclosing(
+                self.named_pieces(stream, "content", "stop", options.max_new_tokens)
+            ) as pieces,
+        ):
+            async for piece in pieces:
+                yield piece
+
+    def _sampling(self, options: GenerationOptions) -> dict[str, Any]:
+        """A streamed generation's sampling, as every route of this server takes it."""
+        sampling: dict[str, Any] = {"temperature": options.temperature, "stream": True}
+        if options.stop:
+            sampling["stop"] = list(options.stop)
+        if options.seed is not None:
+            sampling["seed"] = options.seed
+        return sampling | self.flavour.sampling
 
     def _piece(self, event: dict[str, Any]) -> tuple[str | None, bool]:
         """The text of one streamed event (``None`` for one without a choice, such as

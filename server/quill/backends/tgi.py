@@ -47,6 +47,7 @@ class TgiClient(HttpApi):
             max_input if isinstance(max_input, int) else None,
             max_total if isinstance(max_total, int) else None,
             dialect="tgi",
+            fim_markers=_fim_markers(body.get("fill_in_middle")),
         )
 
     async def tokenize(self, text: str) -> int | None:
@@ -111,3 +112,10 @@ class TgiClient(HttpApi):
                 if last or received >= options.max_new_tokens:
                     return
             raise self.error(FailureKind.INCOMPLETE, "the stream ended before its last event")
+
+
+def _fim_markers(reported: object) -> dict[str, str]:
+    """Quill's host reports the model's FIM markers (TGI does not): by role, texts only."""
+    if not isinstance(reported, dict):
+        return {}
+    return {role: text for role, text in reported.items() if isinstance(text, str) and text}

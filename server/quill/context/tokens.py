@@ -5,7 +5,8 @@ Budgets in characters are wrong by a factor that depends on the model and the co
 so prompts are budgeted in real tokens from the server's ``/tokenize``. Each distinct
 text is asked once: context pieces and the stable chunks of the file window repeat
 from one keystroke to the next, so a request usually tokenizes only the text it adds.
-A server without ``/tokenize`` gets a conservative estimate instead.
+A server without ``/tokenize`` is counted with the model's tokenizer file where there is
+one (``tokenizer_file.py``), else with a conservative estimate.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 log = logging.getLogger(__name__)
 
 CHARS_PER_TOKEN_ESTIMATE = 2.5
-"""Used only without ``/tokenize``: low on purpose, so an estimate rarely undercounts."""
+"""Used only when nothing counts: low on purpose, so an estimate rarely undercounts."""
 
 _CACHE_ENTRIES = 4096
 _GROWING_TEXTS = 8  # texts being typed into, remembered for ``count_grown``
@@ -31,7 +32,7 @@ class TokenCounter:
     def __init__(self, tokenize: Tokenize) -> None:
         self._tokenize = tokenize
         self._counts: OrderedDict[str, int] = OrderedDict()
-        self.exact = True  # False once the server turned out to have no /tokenize
+        self.exact = True  # False once nothing could count (no /tokenize, no tokenizer file)
         self._growing: list[tuple[str, int]] = []  # (text, its exact count), newest last
 
     async def count(self, text: str) -> int:
@@ -43,7 +44,10 @@ class TokenCounter:
         counted = await self._tokenize(text) if self.exact else None
         if counted is None:
             if self.exact:
-                log.info("the model server has no /tokenize: token counts are estimated")
+                log.info(
+                    "neither the model server nor a tokenizer file counts tokens: "
+                    "token counts are estimated (see the tokenizerFile setting)"
+                )
             self.exact = False
             counted = estimate(text)
         self._counts[text] = counted

