@@ -15,8 +15,8 @@ abandoned work; then the issue's goals, met or not.
     python bench/line_starts.py [--set tuning|held-out|both] [--sessions 10] [--seed 0]
                                 [--key-ms 80] [--look-ms MS] [--read-ms MS]
                                 [--open-pause-ms 1000]
-                                [--setting KEY=VALUE ...] [--save PATH] [--baseline PATH]
-                                [--verbose]
+                                [--setting KEY=VALUE ...] [--model NAME|PATH.gguf]
+                                [--save PATH] [--baseline PATH] [--verbose]
 
 ``--setting`` passes a server setting as editors do (camelCase, the value parsed as JSON,
 else taken as a string), e.g. ``--setting predictMs=250 --setting debounceMs=100``; the
@@ -28,7 +28,8 @@ slower reader gets. The quality baseline lets every answer arrive (``--setting
 deadlineMs=30000``, the look following it) and is saved with ``--save``; a later run
 compares its first-line exact match against it with ``--baseline``.
 
-The host is started once (``quill host``, the packaged default model) and each package's
+The host is started once (``quill host``, the packaged default model unless ``--model``
+names another, e.g. ``qwen2.5-coder-1.5b``) and each package's
 workspace gets its own ``quill serve``, with a fresh index store, pointed at it.
 """
 
@@ -57,11 +58,15 @@ _DRIFT_NOTE = {
 
 
 async def run_sets(
-    sets: list[SessionSet], options: dict[str, Any], pace: TypistPace, verbose: bool
+    sets: list[SessionSet],
+    options: dict[str, Any],
+    pace: TypistPace,
+    verbose: bool,
+    model: str = "default",
 ) -> list[SetResult]:
-    """Type every set's sessions against one host; each set's records."""
+    """Type every set's sessions against one host serving ``model``; each set's records."""
     results = []
-    with running_host() as host, tempfile.TemporaryDirectory() as scratch:
+    with running_host("--model", model) as host, tempfile.TemporaryDirectory() as scratch:
         for session_set in sets:
             started = time.perf_counter()
             records: list[SessionRecord] = []
@@ -170,6 +175,9 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="a server setting, camelCase, the value as JSON (repeatable)",
     )
+    parser.add_argument(
+        "--model", default="default", help="the host's model: a name (quill host --help) or a .gguf"
+    )
     parser.add_argument("--save", type=Path, help="write each set's figures here (JSON)")
     parser.add_argument(
         "--baseline", type=Path, help="a --save file of a run where every answer could arrive"
@@ -185,9 +193,9 @@ def main() -> None:
     pace = TypistPace(args.key_ms, look_ms, read_ms, args.open_pause_ms, settings.deadline_ms)
     baseline = load_baseline(args.baseline) if args.baseline else None
     sets = session_sets(args.set, args.sessions, args.seed)
-    setup = describe_setup(options, settings, pace)
+    setup = f"model {args.model}; " + describe_setup(options, settings, pace)
     started = time.perf_counter()
-    results = asyncio.run(run_sets(sets, options, pace, args.verbose))
+    results = asyncio.run(run_sets(sets, options, pace, args.verbose, args.model))
     found = report(results, look_ms, setup, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
     if args.save:

@@ -88,6 +88,7 @@ def create_app(scheduler: Scheduler, api_token: str | None = None) -> Starlette:
             Info(
                 model_id=engine.model_id,
                 model_dtype=engine.dtype,
+                model_device_type=engine.device_type,
                 max_concurrent_requests=scheduler.max_concurrent_requests,
                 max_input_tokens=engine.context_size - 1,
                 max_total_tokens=engine.context_size,

@@ -95,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="FILE:LINE:COL", help="1-based, as editors show")
     complete.add_argument("--workspace", type=Path, help="the project the file belongs to")
     complete.add_argument("--json", action="store_true", help="print a JSON object")
-    complete.add_argument("--server-url", default="", help="a TGI-compatible model server")
+    complete.add_argument("--server-url", default="", help="a model server (else the host)")
+    complete.add_argument(
+        "--host-model",
+        default="default",
+        help="the embedded host's model: default, qwen2.5-coder-1.5b (quill-lsp[coder]) or a .gguf",
+    )
     complete.add_argument("--max-new-tokens", type=int)
 
     prompt = commands.add_parser(
@@ -106,7 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     prompt.add_argument("location", metavar="FILE:LINE:COL", help="1-based, as editors show")
     prompt.add_argument("--workspace", type=Path, help="default: the file's git repository")
     prompt.add_argument("--json", action="store_true", help="print a JSON object")
-    prompt.add_argument("--server-url", default="", help="a TGI-compatible model server")
+    prompt.add_argument("--server-url", default="", help="a model server (else the host)")
+    prompt.add_argument("--host-model", default="default", help="the embedded host's model")
     prompt.add_argument("--prompt-tokens", type=int, help="the prompt's token budget")
     return parser
 
@@ -288,6 +294,7 @@ def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:
     language = language_for_path(resolved) or path.suffix.lstrip(".")
     options: dict[str, object] = {
         "serverUrl": args.server_url,
+        "hostModel": args.host_model,
         "deadlineMs": CLI_DEADLINE_MS,
         "lookAhead": False,  # one request: nothing comes next to prepare for
     }

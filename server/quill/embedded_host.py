@@ -4,15 +4,18 @@ Several editor windows each run ``quill serve``; they should not each load a mod
 The first one starts ``quill host`` as a detached process, which records its address in
 a file in the cache directory; the others read that file and check ``/health``. A file
 lock makes two windows that start together agree on one host. The host exits by itself
-after a long idle time, and the next window to need it starts a new one.
+after a long idle time, and the next window to need it starts a new one. Each model (the
+``hostModel`` setting) has a host, and files, of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib.util
 import json
 import logging
+import re
 import subprocess
 import sys
 import time
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 1800
 START_TIMEOUT_S = 120.0
+DEFAULT_MODEL = "default"
 
 
 class HostStartError(RuntimeError):
@@ -34,22 +38,36 @@ class HostStartError(RuntimeError):
 
 
 class EmbeddedHost:
-    def __init__(self, directory: Path | None = None) -> None:
+    """The shared host of one model: a name ``quill host --model`` knows, or a ``.gguf``."""
+
+    def __init__(self, directory: Path | None = None, model: str = DEFAULT_MODEL) -> None:
         self._directory = directory
+        self.model = model
 
     @property
     def directory(self) -> Path:
         return self._directory or cache_dir()
 
     @property
+    def _stem(self) -> str:
+        """The host's file names: ``host.*`` for the default model, else named after it."""
+        if self.model == DEFAULT_MODEL:
+            return "host"
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(self.model).name)[-40:]
+        digest = hashlib.sha256(self.model.encode()).hexdigest()[:8]
+        return f"host-{readable}-{digest}"
+
+    @property
     def registry(self) -> Path:
-        return self.directory / "host.json"
+        return self.directory / f"{self._stem}.json"
 
     async def ensure_running(self) -> str:
         """The URL of a healthy shared host, starting one if there is none."""
         if (url := await self._registered_url()) is not None:
             return url
-        lock = filelock.AsyncFileLock(self.directory / "host.lock", timeout=START_TIMEOUT_S)
+        lock = filelock.AsyncFileLock(
+            self.directory / f"{self._stem}.lock", timeout=START_TIMEOUT_S
+        )
         async with lock:
             if (url := await self._registered_url()) is not None:
                 return url
@@ -70,9 +88,10 @@ class EmbeddedHost:
                 "or set serverUrl to a running TGI / llama.cpp / vLLM server"
             )
         self.registry.unlink(missing_ok=True)
-        log_path = self.directory / "host.log"
+        log_path = self.directory / f"{self._stem}.log"
         command = [
             sys.executable, "-m", "quill_host",
+            "--model", self.model,
             "--port", "0",
             "--idle-timeout", str(IDLE_TIMEOUT_S),
             "--ready-file", str(self.registry),

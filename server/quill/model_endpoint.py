@@ -8,7 +8,7 @@ from quill.backends.base import ServerInfo
 from quill.backends.detect import Backend, connect
 from quill.context.tokenizer_file import TokenizerFile, load_tokenizer_file
 from quill.context.tokens import TokenCounter
-from quill.embedded_host import EmbeddedHost
+from quill.embedded_host import DEFAULT_MODEL, EmbeddedHost
 from quill.settings import Settings
 
 
@@ -91,14 +91,14 @@ class EndpointProvider:
     """
 
     def __init__(self, embedded_host: EmbeddedHost | None = None) -> None:
-        self.embedded_host = embedded_host or EmbeddedHost()
+        self.embedded_host = embedded_host or EmbeddedHost()  # the model's: see ``_host_for``
         self._endpoint: ModelEndpoint | None = None
         self._host_start: asyncio.Task[str] | None = None
         self._lock = asyncio.Lock()
 
     async def get(self, settings: Settings) -> ModelEndpoint:
         async with self._lock:
-            url = settings.server_url or await self._embedded_url()
+            url = settings.server_url or await self._embedded_url(settings.host_model)
             token = settings.api_token if settings.server_url else ""
             current = self._endpoint
             model = settings.model if settings.server_url else ""
@@ -114,8 +114,11 @@ class EndpointProvider:
         """Whether the embedded host is being started (loading its model) right now."""
         return self._host_start is not None and not self._host_start.done()
 
-    def start_embedded_host(self) -> asyncio.Task[str]:
-        """Start (or join) the embedded host's start-up without waiting for it."""
+    def start_embedded_host(self, model: str = DEFAULT_MODEL) -> asyncio.Task[str]:
+        """Start (or join) the start-up of ``model``'s embedded host without waiting for it."""
+        if model != self.embedded_host.model:  # the hostModel setting changed
+            self.embedded_host = EmbeddedHost(self.embedded_host.directory, model)
+            self._host_start = None
         if self._host_start is None or (
             self._host_start.done()
             and (self._host_start.cancelled() or self._host_start.exception() is not None)
@@ -123,8 +126,8 @@ class EndpointProvider:
             self._host_start = asyncio.create_task(self.embedded_host.ensure_running())
         return self._host_start
 
-    async def _embedded_url(self) -> str:
-        return await asyncio.shield(self.start_embedded_host())
+    async def _embedded_url(self, model: str) -> str:
+        return await asyncio.shield(self.start_embedded_host(model))
 
     async def forget(self, endpoint: ModelEndpoint) -> None:
         """Drop an endpoint that stopped answering, so the next call looks again (and

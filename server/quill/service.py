@@ -158,7 +158,7 @@ class CompletionService:
             if not self._running:
                 self.report_status()
 
-        self.endpoints.start_embedded_host().add_done_callback(started)
+        self.endpoints.start_embedded_host(self.settings.host_model).add_done_callback(started)
 
     def warm(self, cursor: Cursor) -> None:
         """Have the model server prefill the prompt for ``cursor`` (no answer is read),

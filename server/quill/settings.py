@@ -37,6 +37,9 @@ class Settings:
     enable: bool = True
     # Empty: start (or reuse) the embedded model host on this machine.
     server_url: str = ""
+    # The embedded host's model: "default" (Gemma 3 270M, small and fast), a name `quill host
+    # --model` knows ("qwen2.5-coder-1.5b", with quill-lsp[coder]), or a .gguf file.
+    host_model: str = attrs.field(default="default", validator=attrs.validators.min_len(1))
     # The API serverUrl speaks: "auto" asks it (TGI's /info, Ollama's /api/version, else
     # OpenAI's /v1/models).
     backend: Literal["auto", "tgi", "openai", "ollama"] = "auto"
@@ -74,7 +77,11 @@ class Settings:
     deadline_ms: int = attrs.field(default=3000, validator=_positive)
     # Characters of text before the cursor sent to a model; the window start is anchored.
     max_prefix_chars: int = attrs.field(default=6000, validator=_positive)
-    max_suffix_chars: int = attrs.field(default=1500, validator=_not_negative)
+    # Characters after it, for fill-in-the-middle. In that order the suffix follows the text
+    # being typed, so each request computes it again: on 2 CPU cores Qwen2.5-Coder-1.5B's
+    # median line start took 5 s with 1500, 1.8 s with 400, at the same exact-match rate
+    # (bench/line_starts.py; see the README).
+    max_suffix_chars: int = attrs.field(default=400, validator=_not_negative)
     # Also offer the suggestion as a completion item: "auto" does for clients without
     # inline completion (ghost text), where it is the only way to show one.
     completion_items: Literal["auto", "on", "off"] = "auto"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from quill_host.engines.llamacpp import gpu_backend
 from tests.conftest import Host
 
 
@@ -18,6 +19,8 @@ def test_info_reports_tgi_fields(client: httpx.Client, host: Host) -> None:
     assert info["max_concurrent_requests"] >= 1
     assert info["max_stop_sequences"] >= 1
     assert info["model_dtype"] == "Q4_K_M"
+    assert info["model_device_type"] == gpu_backend()  # "cpu" with PyPI's llama.cpp wheel
+    assert info["fill_in_middle"] is None  # Gemma 3 has no FIM tokens
     assert isinstance(info["version"], str)
 
 

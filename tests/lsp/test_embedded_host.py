@@ -32,8 +32,7 @@ from tests.host_metrics import generations_after_counting
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
-    registry = tmp_path / "host.json"
-    if registry.exists():  # the host outlives its editors by design: stop it here
+    for registry in tmp_path.glob("host*.json"):  # hosts outlive their editors by design
         os.kill(json.loads(registry.read_text())["pid"], signal.SIGTERM)
 
 
@@ -68,6 +67,29 @@ async def test_the_embedded_host_is_started_once_and_shared(
     await _complete(second)
     assert json.loads((cache_dir / "host.json").read_text()) == record  # the same host
     assert await generations_after_counting(record["url"]) == 2  # and it answered both
+
+
+async def test_the_host_model_setting_starts_a_host_of_that_model(
+    start_client: StartClient, cache_dir: Path
+) -> None:
+    """``hostModel`` names the code model: it gets a shared host of its own (the default
+    model's, which other windows may use, is left alone), assembled from its packages."""
+    env = {"QUILL_CACHE_DIR": str(cache_dir)}
+    options = {
+        "hostModel": "qwen2.5-coder-1.5b",
+        "deadlineMs": 120_000,
+        "maxNewTokens": 8,
+        "lookAhead": False,
+    }
+    client, _ = await start_client(options, env=env)
+    await _complete(client)
+    prompt = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams("quill.lastPrompt", [])
+    )
+    assert prompt["model"] == "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    [registry] = cache_dir.glob("host-*.json")
+    assert "qwen2.5-coder-1.5b" in registry.name
+    assert not (cache_dir / "host.json").exists()
 
 
 def _hosts_using(registry: Path) -> int:

@@ -7,6 +7,7 @@ import * as path from "node:path";
 export const SERVER_SETTING_KEYS = [
   "enable",
   "serverUrl",
+  "hostModel",
   "backend",
   "model",
   "tokenizerFile",

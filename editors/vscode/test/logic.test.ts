@@ -43,6 +43,7 @@ describe("serverSettings", () => {
       "debounceMs",
       "enable",
       "fimOrder",
+      "hostModel",
       "hoverDeadlineMs",
       "hoverExplain",
       "lookAhead",
@@ -55,6 +56,7 @@ describe("serverSettings", () => {
       "promptTokens",
       "serverUrl",
       "temperature",
+      "tokenizerFile",
       "workspaceIndex",
     ]);
   });

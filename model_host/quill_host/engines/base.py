@@ -86,6 +86,11 @@ class Engine(ABC):
     def dtype(self) -> str:
         """The weights' type, for `/info` (e.g. `Q4_K_M`)."""
 
+    @property
+    def device_type(self) -> str:
+        """Where the model runs, for `/info`'s `model_device_type` (`cpu`, `cuda`, `metal`)."""
+        return "cpu"
+
     @abstractmethod
     def tokenize(self, text: str) -> list[int]:
         """The token ids the model would see for `text`, with the BOS token if it adds one.

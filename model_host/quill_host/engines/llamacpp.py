@@ -48,12 +48,30 @@ _DTYPES = {
 }
 
 
+PREFILL_BATCH_TOKENS = 64
+"""Prompt tokens evaluated at once. A cancelled request is noticed between batches only, so a
+batch is how long a superseded prefill can hold the worker while the next keystroke's request
+waits: 512 tokens (llama.cpp's default) take 6 s for Qwen2.5-Coder-1.5B on 2 cores, 64 take
+0.7 s, at the same throughput on a CPU (measured: 91 tokens/s at 64, 89 at 512)."""
+
 _MIN_SLOT_GAIN = 64
 """Restore a parked sequence only when it saves at least this many tokens of prefill: below
 that, computing is about as fast as copying a state in and out."""
 
 _MIN_PARK_TOKENS = 64
 """Sequences shorter than this are cheaper to recompute than to keep."""
+
+
+def gpu_backend() -> str:
+    """The GPU the installed llama.cpp build offloads to (every layer, when it can): `cuda`,
+    `metal` or another backend's name; `cpu` for a CPU-only build (PyPI's default wheel)."""
+    if not llama_cpp.llama_supports_gpu_offload():
+        return "cpu"
+    system = llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").upper()
+    for backend in ("CUDA", "METAL", "VULKAN", "HIP", "SYCL"):
+        if f"{backend} :" in system or f"{backend}:" in system:
+            return backend.lower()
+    return "gpu"
 
 
 class LlamaCppEngine(Engine):
@@ -71,6 +89,7 @@ class LlamaCppEngine(Engine):
         chunk_reuse_min: int = 0,
     ) -> None:
         threads = n_threads or physical_cores()
+        self._device_type = gpu_backend()
         self._model_id = model_id
         self._prefix_cache = prefix_cache
         self._chunk_reuse_min = chunk_reuse_min if prefix_cache else 0
@@ -80,6 +99,9 @@ class LlamaCppEngine(Engine):
             n_ctx=n_ctx,
             n_threads=threads,
             n_threads_batch=threads,
+            n_gpu_layers=-1 if self._device_type != "cpu" else 0,
+            n_batch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
+            n_ubatch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
             swa_full=True,
             verbose=False,
         )
@@ -100,6 +122,10 @@ class LlamaCppEngine(Engine):
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def device_type(self) -> str:
+        return self._device_type
 
     @property
     def context_size(self) -> int:

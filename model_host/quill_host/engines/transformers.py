@@ -186,6 +186,10 @@ class TransformersEngine(Engine):
         return self._placement.dtype_name
 
     @property
+    def device_type(self) -> str:
+        return str(self._placement.device.type)
+
+    @property
     def placement(self) -> Placement:
         """Device, dtype and attention kernel in use, with the reason they were chosen."""
         return self._placement
