@@ -115,9 +115,9 @@ def _fingerprint(model: CatalogModel, paths: list[Path], target: Path) -> dict[s
     """What must not change for a verified file to stay trusted without hashing it again."""
     stat = target.stat()
     parts = []
-    for path in paths:
+    for path in paths:  # not the path's spelling, which depends on how it was found
         part_stat = path.stat()
-        parts.append([str(path), part_stat.st_size, part_stat.st_mtime_ns])
+        parts.append([part_stat.st_size, part_stat.st_mtime_ns])
     return {
         "sha256": model.sha256,
         "file": [stat.st_size, stat.st_mtime_ns],
