@@ -20,7 +20,6 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 from importlib import metadata, resources
 from pathlib import Path
@@ -48,8 +47,7 @@ def ensure_assembled(model: CatalogModel, target: Path) -> Path:
     if _is_trusted(model, paths, target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    lock_file = FileLock(target.with_name(target.name + ".lock"), mode=0o600)
-    with _thread_lock(target), lock_file:
+    with FileLock(target.with_name(target.name + ".lock"), mode=0o600):
         if _is_trusted(model, paths, target):  # Another host assembled it while we waited.
             return target
         _check_part_sizes(model, paths)
@@ -60,18 +58,6 @@ def ensure_assembled(model: CatalogModel, target: Path) -> Path:
         _write_sidecar(target, _fingerprint(model, paths, target))
         _log.warning("assembled and verified in %.1f s", time.perf_counter() - started)
     return target
-
-
-_THREAD_LOCKS: dict[Path, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
-
-
-def _thread_lock(target: Path) -> threading.Lock:
-    """The lock of this process's threads for `target`. The file lock orders processes, but once,
-    in a full test run, two of four threads of one process both assembled the same file under it
-    (the cause is not understood), so threads also queue here, where the order is certain."""
-    with _THREAD_LOCKS_GUARD:
-        return _THREAD_LOCKS.setdefault(target, threading.Lock())
 
 
 def locate_parts(model: CatalogModel) -> list[Path]:

@@ -53,11 +53,9 @@ class ModelEndpoint:
     def token_source(self) -> str:
         """Where prompt token counts come from: the server, a local tokenizer file, or
         the low estimate."""
-        if self._server_counts:
-            return "server"
-        local = self._local_tokenizer
-        found = local is not None and local.done() and local.result() is not None
-        return "tokenizer file" if found else "estimate"
+        if not self.tokens.exact:
+            return "estimate"
+        return "server" if self._server_counts else "tokenizer file"
 
     async def info(self) -> ServerInfo:
         if self._info is None:
@@ -91,7 +89,7 @@ class EndpointProvider:
     """
 
     def __init__(self, embedded_host: EmbeddedHost | None = None) -> None:
-        self.embedded_host = embedded_host or EmbeddedHost()  # the model's: see ``_host_for``
+        self.embedded_host = embedded_host or EmbeddedHost()  # replaced when hostModel changes
         self._endpoint: ModelEndpoint | None = None
         self._host_start: asyncio.Task[str] | None = None
         self._lock = asyncio.Lock()
