@@ -8,7 +8,7 @@ session, one after the other:
 
   host, reuse on      quill host (the default)
   host, reuse off     quill host --no-prefix-cache (every prompt computed in full)
-  host, chunk reuse   quill host --cache-reuse 64 (after a deletion, text below it is moved)
+  host, chunk reuse   quill host --cache-reuse 64 (text after an edit is moved, not recomputed)
   llama-cpp direct    llama-cpp-python's own Llama on the same GGUF, in this process
 
     python bench/host_reuse.py [--keystrokes 24] [--edits 4]

@@ -16,6 +16,7 @@ abandoned work; then the issue's goals, met or not.
                                 [--key-ms 80] [--look-ms MS] [--read-ms MS]
                                 [--open-pause-ms 1000]
                                 [--setting KEY=VALUE ...] [--model NAME|PATH.gguf]
+                                [--host-arg=--cache-reuse=64 ...]
                                 [--save PATH] [--baseline PATH] [--verbose]
 
 ``--setting`` passes a server setting as editors do (camelCase, the value parsed as JSON,
@@ -63,10 +64,14 @@ async def run_sets(
     pace: TypistPace,
     verbose: bool,
     model: str = "default",
+    host_arguments: tuple[str, ...] = (),
 ) -> list[SetResult]:
     """Type every set's sessions against one host serving ``model``; each set's records."""
     results = []
-    with running_host("--model", model) as host, tempfile.TemporaryDirectory() as scratch:
+    with (
+        running_host("--model", model, *host_arguments) as host,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         for session_set in sets:
             started = time.perf_counter()
             records: list[SessionRecord] = []
@@ -178,6 +183,13 @@ def main() -> None:
     parser.add_argument(
         "--model", default="default", help="the host's model: a name (quill host --help) or a .gguf"
     )
+    parser.add_argument(
+        "--host-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an argument for `quill host`, e.g. --host-arg=--cache-reuse=64 (repeatable)",
+    )
     parser.add_argument("--save", type=Path, help="write each set's figures here (JSON)")
     parser.add_argument(
         "--baseline", type=Path, help="a --save file of a run where every answer could arrive"
@@ -193,9 +205,12 @@ def main() -> None:
     pace = TypistPace(args.key_ms, look_ms, read_ms, args.open_pause_ms, settings.deadline_ms)
     baseline = load_baseline(args.baseline) if args.baseline else None
     sets = session_sets(args.set, args.sessions, args.seed)
-    setup = f"model {args.model}; " + describe_setup(options, settings, pace)
+    host = " ".join(["--model", args.model, *args.host_arg])
+    setup = f"quill host {host}; " + describe_setup(options, settings, pace)
     started = time.perf_counter()
-    results = asyncio.run(run_sets(sets, options, pace, args.verbose, args.model))
+    results = asyncio.run(
+        run_sets(sets, options, pace, args.verbose, args.model, tuple(args.host_arg))
+    )
     found = report(results, look_ms, setup, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
     if args.save:

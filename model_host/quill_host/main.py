@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         "tokens instead of recomputing them (approximate: 0, the default, is exact)",
     )
     parser.add_argument(
+        "--cache-reuse-drift",
+        type=_non_negative,
+        default=16,
+        metavar="TOKENS",
+        help="with --cache-reuse: compute a moved run again once this many tokens in front of "
+        "it have changed since it was computed",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=float,
         default=0.0,
@@ -142,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         prefix_cache=args.prefix_cache,
         slot_budget_bytes=args.kv_slots_mb << 20,
         chunk_reuse_min=args.cache_reuse,
+        chunk_drift_max=args.cache_reuse_drift,
         trust_remote_code=args.trust_remote_code,
     )
     try:

@@ -1,5 +1,5 @@
 """The ``quill`` command: serve (LSP), host (model host), complete (one suggestion),
-prompt (what would be sent to the model, and why)."""
+prompt (what would be sent to the model, and why), doctor (which model fits this machine)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "prompt":
         return asyncio.run(_prompt(args))
+    if args.command == "doctor":
+        from quill import doctor
+
+        return asyncio.run(doctor.run(args))
     return asyncio.run(_complete(args))
 
 
@@ -114,6 +118,22 @@ def _parser() -> argparse.ArgumentParser:
     prompt.add_argument("--server-url", default="", help="a model server (else the host)")
     prompt.add_argument("--host-model", default="default", help="the embedded host's model")
     prompt.add_argument("--prompt-tokens", type=int, help="the prompt's token budget")
+
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[logging_options],
+        help="time each installed model on this machine and advise which to use",
+    )
+    doctor.add_argument("--json", action="store_true", help="print a JSON object")
+    doctor.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME",
+        help="time only this model (repeatable); default: every model in the catalog",
+    )
+    doctor.add_argument(
+        "--no-timing", action="store_true", help="check the install only; no model is run"
+    )
     return parser
 
 

@@ -26,6 +26,7 @@ class EngineOptions:
     prefix_cache: bool = True  # off only to measure what reuse is worth
     slot_budget_bytes: int = 256 << 20  # parked sequences of other files
     chunk_reuse_min: int = 0  # llama.cpp: reuse runs this long after a mid-prompt edit (0: off)
+    chunk_drift_max: int = 16  # llama.cpp: changed tokens before a run that still let it move
     trust_remote_code: bool = False  # run a model directory's own Python code (transformers)
 
 
@@ -43,6 +44,7 @@ def _llamacpp(options: EngineOptions) -> Engine:
         prefix_cache=options.prefix_cache,
         slot_budget_bytes=options.slot_budget_bytes,
         chunk_reuse_min=options.chunk_reuse_min,
+        chunk_drift_max=options.chunk_drift_max,
     )
 
 

@@ -9,6 +9,7 @@ positions, which makes a cut-back cache unusable, so the full-size SWA cache is 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ from quill_host.engines.llamacpp_sampler import SamplerChain
 from quill_host.errors import GenerationFailed
 from quill_host.fim_markers import FimMarkers
 from quill_host.hardware import physical_cores
-from quill_host.kv.chunks import find_chunk_at
+from quill_host.kv.chunks import Chunk, Drift, find_chunk
 from quill_host.kv.prefix import common_prefix_length
 from quill_host.kv.slots import SavedSequence, SlotPool
 from quill_host.protocol import FinishReason, GenerateParameters
@@ -54,12 +55,45 @@ batch is how long a superseded prefill can hold the worker while the next keystr
 waits: 512 tokens (llama.cpp's default) take 6 s for Qwen2.5-Coder-1.5B on 2 cores, 64 take
 0.7 s, at the same throughput on a CPU (measured: 91 tokens/s at 64, 89 at 512)."""
 
+MAX_INSERTED_TOKENS = PREFILL_BATCH_TOKENS
+"""The most new tokens computed in front of a reused run: a line or two of typing, one batch
+(a request is not cancelled inside it)."""
+
+_WAITING_SEQUENCE = 1
+"""Where a run waits while the text inserted before it is computed: llama.cpp adds a token to a
+sequence only at the position after its last one, so the run cannot stay in sequence 0."""
+
 _MIN_SLOT_GAIN = 64
 """Restore a parked sequence only when it saves at least this many tokens of prefill: below
 that, computing is about as fast as copying a state in and out."""
 
 _MIN_PARK_TOKENS = 64
 """Sequences shorter than this are cheaper to recompute than to keep."""
+
+
+@contextlib.contextmanager
+def _context_sequences(count: int) -> Iterator[None]:
+    """Have the `llama_cpp.Llama` built inside hold `count` sequences in one KV buffer.
+
+    Its constructor takes no such parameter; it starts from llama.cpp's default context
+    parameters, which are amended here while it runs (once, at start-up)."""
+    if count == 1:
+        yield
+        return
+    library = llama_cpp.llama_cpp
+    defaults = library.llama_context_default_params
+
+    def amended() -> llama_cpp.llama_context_params:
+        params: llama_cpp.llama_context_params = defaults()
+        params.n_seq_max = count
+        params.kv_unified = True  # one buffer: a run moves between sequences without a copy
+        return params
+
+    library.llama_context_default_params = amended
+    try:
+        yield
+    finally:
+        library.llama_context_default_params = defaults
 
 
 def gpu_backend() -> str:
@@ -87,24 +121,28 @@ class LlamaCppEngine(Engine):
         prefix_cache: bool = True,
         slot_budget_bytes: int = 256 << 20,
         chunk_reuse_min: int = 0,
+        chunk_drift_max: int = 16,
     ) -> None:
         threads = n_threads or physical_cores()
         self._device_type = gpu_backend()
         self._model_id = model_id
         self._prefix_cache = prefix_cache
         self._chunk_reuse_min = chunk_reuse_min if prefix_cache else 0
+        self._drift = Drift(chunk_drift_max)
         self._slots: SlotPool[bytes] = SlotPool(slot_budget_bytes if prefix_cache else 0)
-        self._llm = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_gpu_layers=-1 if self._device_type != "cpu" else 0,
-            n_batch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
-            n_ubatch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
-            swa_full=True,
-            verbose=False,
-        )
+        sequences = 2 if self._chunk_reuse_min else 1  # the second for a run that waits
+        with _context_sequences(sequences):
+            self._llm = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=-1 if self._device_type != "cpu" else 0,
+                n_batch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
+                n_ubatch=PREFILL_BATCH_TOKENS if self._device_type == "cpu" else 512,
+                swa_full=True,
+                verbose=False,
+            )
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         self._n_vocab = self._llm.n_vocab()
         bos = self._llm.token_bos()
@@ -247,45 +285,93 @@ class LlamaCppEngine(Engine):
             self._park_live()
         if match is not None:
             common = match.common if self._restore(match.saved) else 0
-        reused = min(common, len(tokens) - 1)
-        if self._chunk_reuse_min and 0 < reused < len(tokens) - self._chunk_reuse_min:
-            reused = self._reuse_chunks(tokens, reused)
+        cached = min(common, len(tokens) - 1)
+        computed = 0  # of the cached tokens, those computed here (text inserted mid-prompt)
+        if self._chunk_reuse_min and 0 < cached < len(tokens) - self._chunk_reuse_min:
+            cached, computed = self._reuse_chunks(tokens, cached)
         memory = llama_cpp.llama_get_memory(llm.ctx)
-        if reused > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, reused, -1):
-            llm.n_tokens = reused
+        if cached > 0 and llama_cpp.llama_memory_seq_rm(memory, -1, cached, -1):
+            llm.n_tokens = cached
         else:
             self._forget()
-            reused = 0
-        for start in range(reused, len(tokens), llm.n_batch):
+            cached = computed = 0
+        self._drift.computed(cached, len(tokens))
+        for start in range(cached, len(tokens), llm.n_batch):
             if should_stop():
                 return None
             llm.eval(tokens[start : start + llm.n_batch])
-        return reused
+        return cached - computed
 
-    def _reuse_chunks(self, tokens: Sequence[int], prefix: int) -> int:
-        """After the shared prefix, move cached runs of the old prompt back to where they now
-        sit (deleted text closes up); the number of prompt tokens then cached."""
+    def _reuse_chunks(self, tokens: Sequence[int], prefix: int) -> tuple[int, int]:
+        """After the shared prefix, move cached runs of the old prompt to where they now sit:
+        back where text was deleted, forward past text inserted in front of them (which is
+        computed here). The prompt tokens then cached, and how many of them were computed."""
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens].tolist()
         memory = llama_cpp.llama_get_memory(llm.ctx)
         head_cached = head_prompt = prefix
         while head_prompt < len(tokens) - 1:
-            chunk = find_chunk_at(
-                cached, tokens[:-1], head_cached, head_prompt, self._chunk_reuse_min
+            chunk = find_chunk(
+                cached,
+                tokens[:-1],
+                head_cached,
+                head_prompt,
+                self._chunk_reuse_min,
+                MAX_INSERTED_TOKENS,
             )
             if chunk is None:
                 break
+            inserted = tokens[head_prompt : chunk.prompt_start]
+            changed = len(inserted) + chunk.cached_start - head_cached
+            if not self._drift.allows(changed):
+                break  # computed again instead
+            self._drift.moved(chunk.prompt_start, changed)
+            if inserted:
+                self._insert_before(chunk, head_prompt, inserted)
+                end = chunk.prompt_start + chunk.length
+                llm.input_ids[prefix:end] = tokens[prefix:end]
+                return end, len(inserted)
             end = chunk.cached_start + chunk.length
             llama_cpp.llama_memory_seq_rm(memory, 0, head_prompt, chunk.cached_start)
-            shift = head_prompt - chunk.cached_start
-            llama_cpp.llama_memory_seq_add(memory, 0, chunk.cached_start, end, shift)
+            llama_cpp.llama_memory_seq_add(memory, 0, chunk.cached_start, end, chunk.shift)
             head_cached, head_prompt = end, head_prompt + chunk.length
         llm.input_ids[prefix:head_prompt] = tokens[prefix:head_prompt]
-        return head_prompt
+        return head_prompt, 0
+
+    def _insert_before(self, chunk: Chunk, at: int, inserted: Sequence[int]) -> None:
+        """Compute `inserted` at position `at` with the cached `chunk` moved out of the way,
+        then move the chunk in after it. Everything cached after the chunk is dropped.
+
+        The inserted tokens attend to the text before them only, as in a cold run; the
+        chunk's keys and values still reflect the text it followed before (the approximation
+        of chunk reuse)."""
+        llm = self._llm
+        memory = llama_cpp.llama_get_memory(llm.ctx)
+        start, end = chunk.cached_start, chunk.cached_start + chunk.length
+        llama_cpp.llama_memory_seq_rm(memory, 0, end, -1)
+        llama_cpp.llama_memory_seq_rm(memory, 0, at, start)  # what the insertion replaced
+        llama_cpp.llama_memory_seq_cp(memory, 0, _WAITING_SEQUENCE, start, end)
+        llama_cpp.llama_memory_seq_rm(memory, 0, start, end)
+        llm.n_tokens = at
+        try:
+            self._decode(inserted)  # `Llama.eval` trims sequence 0 only: the run waits intact
+            llama_cpp.llama_memory_seq_add(memory, _WAITING_SEQUENCE, start, end, chunk.shift)
+            moved_start = chunk.prompt_start
+            llama_cpp.llama_memory_seq_cp(
+                memory, _WAITING_SEQUENCE, 0, moved_start, moved_start + chunk.length
+            )
+        finally:
+            llama_cpp.llama_memory_seq_rm(memory, _WAITING_SEQUENCE, -1, -1)
 
     def _park_live(self) -> None:
-        """Save the live sequence's KV state into the slot pool before it is replaced."""
+        """Save the live sequence's KV state into the slot pool before it is replaced; only
+        its exact part, so that a parked sequence never holds moved runs."""
         llm = self._llm
+        if self._drift.drifted:
+            memory = llama_cpp.llama_get_memory(llm.ctx)
+            llama_cpp.llama_memory_seq_rm(memory, 0, self._drift.exact, -1)
+            llm.n_tokens = min(llm.n_tokens, self._drift.exact)
+            self._drift.computed(0, llm.n_tokens)
         if llm.n_tokens < _MIN_PARK_TOKENS or not self._prefix_cache:
             return
         size = llama_cpp.llama_state_seq_get_size(llm.ctx, 0)
@@ -303,6 +389,7 @@ class LlamaCppEngine(Engine):
             return False
         llm.input_ids[: len(saved.tokens)] = saved.tokens
         llm.n_tokens = len(saved.tokens)
+        self._drift.computed(0, llm.n_tokens)
         return True
 
     @property
@@ -312,6 +399,7 @@ class LlamaCppEngine(Engine):
     def _forget(self) -> None:
         """Drop the cache: after a failed decode its contents are unknown."""
         self._llm.reset()  # type: ignore[no-untyped-call]
+        self._drift.computed(0, 0)
 
     def _decode(self, tokens: Sequence[int]) -> None:
         try:
