@@ -7,7 +7,7 @@ import logging
 import time
 
 from quill.action_prompts import ModelCall, Prompter, prompter_for
-from quill.backends.base import GenerationOptions
+from quill.backends.base import GenerationOptions, session_key
 from quill.model_endpoint import ModelEndpoint
 from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
 from quill.redaction import check_shareable
@@ -25,10 +25,12 @@ async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) ->
     check_shareable(path, [call.prompt, *(content for _, content in call.messages)])
     started = time.perf_counter()
     if call.messages:
-        text = await _chat(endpoint, call)
+        text = await _chat(endpoint, call, path)
     else:
         options = GenerationOptions(
-            max_new_tokens=call.max_new_tokens, stop=call.stop[:MAX_STOP_SEQUENCES]
+            max_new_tokens=call.max_new_tokens,
+            stop=call.stop[:MAX_STOP_SEQUENCES],
+            session=session_key(path),
         )
         text = await generate_until_stop(endpoint.client, call.prompt, options, call.stop)
         for stop in call.stop:
@@ -41,6 +43,7 @@ async def run_model_call(endpoint: ModelEndpoint, call: ModelCall, path: str) ->
     return text
 
 
-async def _chat(endpoint: ModelEndpoint, call: ModelCall) -> str:
+async def _chat(endpoint: ModelEndpoint, call: ModelCall, path: str) -> str:
     messages = [{"role": role, "content": content} for role, content in call.messages]
-    return await endpoint.client.chat(messages, GenerationOptions(call.max_new_tokens))
+    options = GenerationOptions(call.max_new_tokens, session=session_key(path))
+    return await endpoint.client.chat(messages, options)

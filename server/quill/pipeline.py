@@ -18,7 +18,7 @@ from contextlib import aclosing
 import attrs
 
 from quill.action_prompts import InstructPrompter
-from quill.backends.base import GenerationOptions, ModelServer
+from quill.backends.base import GenerationOptions, ModelServer, session_key
 from quill.cursor import Cursor
 from quill.model_endpoint import ModelEndpoint
 from quill.postprocess import Extent, choose_extent, postprocess, stop_sequences
@@ -64,6 +64,7 @@ async def suggest(
         max_new_tokens=settings.max_new_tokens,
         temperature=settings.temperature,
         stop=stops[:MAX_STOP_SEQUENCES],
+        session=session_key(cursor.path),
     )
     model_started = time.perf_counter()
     if prompt.messages:
@@ -117,7 +118,7 @@ async def warm(
     suggestions that follow reuse it. One token is generated: servers refuse zero, and one
     costs a single decode step after the prefill."""
     prompt = await prompt_for(cursor, endpoint, settings, context)
-    options = GenerationOptions(max_new_tokens=1)
+    options = GenerationOptions(max_new_tokens=1, session=session_key(cursor.path))
     if prompt.messages:
         messages = [{"role": role, "content": content} for role, content in prompt.messages]
         await endpoint.client.chat(messages, options)
@@ -201,7 +202,9 @@ async def chat_completion(
     """An instruct model's answer: the code of its fenced block, without the part of
     the cursor's line it may have repeated."""
     messages = [{"role": role, "content": content} for role, content in prompt.messages]
-    options = GenerationOptions(settings.max_new_tokens, settings.temperature)
+    options = GenerationOptions(
+        settings.max_new_tokens, settings.temperature, session=session_key(cursor.path)
+    )
     code = InstructPrompter().extract_code(await endpoint.client.chat(messages, options))
     typed = cursor.line_prefix.lstrip()
     if typed and code.lstrip().startswith(typed):

@@ -6,6 +6,8 @@ A dialect is a pair: build the request, read the answer. Everything above this p
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
@@ -22,6 +24,19 @@ class GenerationOptions:
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    # The document's key (``session_key``), sent as ``X-Session-ID``: a router in front of
+    # several replicas (vllm-router's consistent_hash) then sends all of one document's
+    # requests to one replica, whose KV cache holds that document's prompt.
+    session: str = ""
+
+
+_SESSION_SALT = secrets.token_bytes(16)
+
+
+def session_key(document: str) -> str:
+    """A stable name for ``document`` in this process that says nothing of it: a keyed
+    hash, not the path, which may itself be private."""
+    return hashlib.blake2b(document.encode(), key=_SESSION_SALT, digest_size=12).hexdigest()
 
 
 @attrs.frozen

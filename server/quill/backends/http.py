@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -78,11 +78,18 @@ class HttpApi:
             "llama.cpp's llama-server and a model with FIM tokens)",
         )
 
-    async def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    @staticmethod
+    def routing(options: GenerationOptions) -> Mapping[str, str]:
+        """The headers that keep a document's requests on one replica behind a router."""
+        return {"X-Session-ID": options.session} if options.session else {}
+
+    async def send(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """One plain request; a server that cannot be reached is a ``ModelServerError``."""
         self._check_setup()
         try:
-            return await self._http.request(method, path, json=body)
+            return await self._http.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException as error:
             raise self.error(FailureKind.TIMEOUT, type(error).__name__) from error
         except httpx.HTTPError as error:
@@ -104,11 +111,15 @@ class HttpApi:
         return body
 
     @asynccontextmanager
-    async def events(self, path: str, payload: Any) -> AsyncIterator[AsyncIterator[str]]:
+    async def events(
+        self, path: str, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[AsyncIterator[str]]:
         """The ``data`` of each server-sent event of a streamed POST."""
         self._check_setup()
         try:
-            async with aconnect_sse(self._http, "POST", path, json=payload) as source:
+            async with aconnect_sse(
+                self._http, "POST", path, json=payload, headers=headers
+            ) as source:
                 if source.response.status_code != 200:
                     await source.response.aread()
                     raise self.http_error(source.response)
@@ -121,11 +132,13 @@ class HttpApi:
             raise self.error(FailureKind.PROTOCOL, str(error)) from error
 
     @asynccontextmanager
-    async def json_lines(self, path: str, payload: Any) -> AsyncIterator[AsyncIterator[str]]:
+    async def json_lines(
+        self, path: str, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[AsyncIterator[str]]:
         """Each line of a streamed POST answered in newline-delimited JSON (Ollama)."""
         self._check_setup()
         try:
-            async with self._http.stream("POST", path, json=payload) as response:
+            async with self._http.stream("POST", path, json=payload, headers=headers) as response:
                 if response.status_code != 200:
                     await response.aread()
                     raise self.http_error(response)

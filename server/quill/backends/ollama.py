@@ -79,7 +79,9 @@ class OllamaClient(HttpApi):
     async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:
         info = await self.info()
         payload = self._request(info.model_id, options, messages=messages, stream=False)
-        body = self.json_object(await self.send("POST", "/api/chat", payload), "/api/chat")
+        body = self.json_object(
+            await self.send("POST", "/api/chat", payload, self.routing(options)), "/api/chat"
+        )
         message = body.get("message")
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, str):
@@ -94,7 +96,7 @@ class OllamaClient(HttpApi):
         info = await self.info()
         payload = self._request(info.model_id, options, prompt=prompt, raw=True, stream=True)
         async with (
-            self.json_lines("/api/generate", payload) as lines,
+            self.json_lines("/api/generate", payload, self.routing(options)) as lines,
             aclosing(
                 self.named_pieces(lines, "response", "done", options.max_new_tokens)
             ) as pieces,

@@ -177,7 +177,7 @@ class OpenAIClient(HttpApi):
     async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:
         info = await self.info()
         payload = chat_payload(info.model_id, messages, options) | self.flavour.sampling
-        response = await self.send("POST", "/v1/chat/completions", payload)
+        response = await self.send("POST", "/v1/chat/completions", payload, self.routing(options))
         return chat_answer(self, self.json_object(response, "/v1/chat/completions"))
 
     async def generate_stream(
@@ -195,7 +195,7 @@ class OpenAIClient(HttpApi):
             "max_tokens": options.max_new_tokens,
             **self._sampling(options),
         }
-        async with self.events("/v1/completions", payload) as stream:
+        async with self.events("/v1/completions", payload, self.routing(options)) as stream:
             received = 0
             async for data in stream:
                 if data.strip() == _DONE:
@@ -226,7 +226,7 @@ class OpenAIClient(HttpApi):
             **self._sampling(options),
         }
         async with (
-            self.events("/infill", payload) as stream,
+            self.events("/infill", payload, self.routing(options)) as stream,
             aclosing(
                 self.named_pieces(stream, "content", "stop", options.max_new_tokens)
             ) as pieces,

@@ -70,7 +70,7 @@ class TgiClient(HttpApi):
         """One answer from ``/v1/chat/completions``: the server applies the model's own
         chat template. Cancelling the caller closes the connection."""
         payload = chat_payload("tgi", messages, options)
-        response = await self.send("POST", "/v1/chat/completions", payload)
+        response = await self.send("POST", "/v1/chat/completions", payload, self.routing(options))
         return chat_answer(self, self.json_object(response, "/v1/chat/completions"))
 
     async def generate_stream(
@@ -83,7 +83,7 @@ class TgiClient(HttpApi):
         answer can neither flood the editor nor hold the request.
         """
         payload = {"inputs": prompt, "parameters": tgi_parameters(options)}
-        async with self.events("/generate_stream", payload) as stream:
+        async with self.events("/generate_stream", payload, self.routing(options)) as stream:
             received = 0
             async for data in stream:
                 event = self.decode_event(data)
