@@ -1,5 +1,6 @@
-"""The ``quill`` command: serve (LSP), host (model host), complete (one suggestion),
-prompt (what would be sent to the model, and why), doctor (which model fits this machine)."""
+"""The ``quill`` command: serve (LSP), host (model host), launch (vLLM or TGI on a team's
+GPUs), complete (one suggestion), prompt (what would be sent to the model, and why), doctor
+(which model fits this machine)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command == "host":
         return _host(extra)
+    if args.command == "launch":
+        return _launch(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     for chatty in ("pygls", "httpx", "httpcore"):  # each logs every message at INFO
@@ -93,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
+    commands.add_parser(
+        "launch",
+        help="plan, print (--dry-run) or run vLLM or TGI on a team's GPUs (quill launch --help)",
+        add_help=False,
+    )
+
     complete = commands.add_parser(
         "complete", parents=[logging_options], help="print one completion, as an editor gets it"
     )
@@ -147,6 +156,12 @@ def _host(argv: list[str]) -> int:
         )
         return 2
     return host_main(argv)
+
+
+def _launch(argv: list[str]) -> int:
+    from quill_host.launcher.launch import main as launch_main
+
+    return launch_main(argv)
 
 
 def _serve(args: argparse.Namespace) -> int:

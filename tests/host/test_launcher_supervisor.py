@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -180,3 +182,50 @@ def test_stop_during_backoff_returns_at_once() -> None:
     started = time.monotonic()
     assert supervisor.run() == 0
     assert time.monotonic() - started < 5
+
+
+HANGS_AFTER_A_SECOND = """
+import http.server, sys, threading, time
+
+started = time.monotonic()
+
+
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if time.monotonic() - started > 1.0:
+            time.sleep(3600)  # hung: the process runs, nothing answers
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Health)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+print("serving", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_a_server_that_stops_answering_health_is_restarted(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = io.StringIO()
+    config = dataclasses.replace(
+        fast_config([sys.executable, "-c", HANGS_AFTER_A_SECOND, str(port)], max_crashes=1),
+        health_url=f"http://127.0.0.1:{port}/health",
+        liveness_interval=0.3,
+        liveness_failures=2,
+        name="vLLM",
+    )
+    healthy = threading.Event()
+    started = time.monotonic()
+    assert Supervisor(config, on_healthy=healthy.set, log=log).run() == 1
+    assert healthy.is_set()
+    assert time.monotonic() - started < 20
+    text = log.getvalue()
+    assert "vLLM stopped answering /health (2 probes in a row)" in text
+    assert "it failed 1 times" in text

@@ -24,6 +24,7 @@ from lsprotocol import types
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_lsp import LanguageClient
 
+from quill_host.launcher.vllm_command import Replica, router_command
 from tests.conftest import Host, StartClient, inline_params, open_document, start_host, stop_host
 from tests.host_metrics import COUNTED_WITHIN_S, generations_asked
 
@@ -54,16 +55,16 @@ def _free_port() -> int:
 
 @contextmanager
 def running_router(workers: list[str]) -> Iterator[str]:
-    """``vllm-router`` in front of ``workers``, checking their health every second."""
+    """``vllm-router`` in front of ``workers``, started with the command ``quill launch
+    --replicas`` plans (checking health every second here, and acting on one failure)."""
     port = _free_port()
+    replicas = [Replica((index,), int(url.rsplit(":", 1)[1])) for index, url in enumerate(workers)]
+    planned = router_command(
+        replicas, host="127.0.0.1", port=port, health_interval_s=HEALTH_INTERVAL_S
+    ).argv
     process = subprocess.Popen(
         [
-            str(ROUTER),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--worker-urls", *workers,
-            "--policy", "consistent_hash",
-            "--health-check-interval-secs", str(HEALTH_INTERVAL_S),
+            str(ROUTER), *planned[1:],
             "--health-failure-threshold", "1",
             "--prometheus-host", "127.0.0.1",
             "--prometheus-port", str(_free_port()),

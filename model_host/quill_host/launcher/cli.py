@@ -23,15 +23,17 @@ from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
 from quill_host.models import DEFAULT_MODEL
 
 
-def add_tgi_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments only `--engine tgi` reads."""
-    group = parser.add_argument_group("TGI launcher (--engine tgi)")
+def add_tgi_arguments(
+    parser: argparse.ArgumentParser, title: str = "TGI launcher (--engine tgi)"
+) -> None:
+    """The arguments a launcher reads: planning, printing the plan, supervision."""
+    group = parser.add_argument_group(title)
     group.add_argument(
         "--quantize-checkpoint",
         metavar="PATH_OR_ID",
         help="a 4-bit GPTQ/AWQ checkpoint of the model (needed on a 24 GB GPU)",
     )
-    group.add_argument("--dry-run", action="store_true", help="print the TGI command and why")
+    group.add_argument("--dry-run", action="store_true", help="print the plan, the command and why")
     group.add_argument(
         "--gpus",
         metavar="COUNTxGIB[:NAME]",
@@ -42,14 +44,14 @@ def add_tgi_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=1.0,
         metavar="SECONDS",
-        help="first delay before restarting a crashed TGI; doubles up to 60 s",
+        help="first delay before restarting a crashed server; doubles up to 60 s",
     )
     group.add_argument(
         "--start-timeout",
         type=float,
         default=3600.0,
         metavar="SECONDS",
-        help="how long TGI may take to answer /health (downloads included)",
+        help="how long a server may take to answer /health (downloads included)",
     )
 
 

@@ -1,4 +1,5 @@
-"""Run TGI, forward its logs, announce it once healthy, and restart it when it crashes.
+"""Run a model server (TGI, vLLM) or a router, forward its logs, announce it once healthy,
+and restart it when it crashes, or when it hangs: stops answering /health while it runs.
 
 Threads, not asyncio: the work is waiting on one child process, one log pipe and one HTTP
 poll, and a thread per pipe keeps every wait plain and interruptible by `stop()`.
@@ -38,11 +39,17 @@ class SupervisorConfig:
     poll_initial: float = 0.25
     poll_max: float = 5.0
     stop_grace: float = 30.0
+    liveness_interval: float = 10.0
+    """Once healthy, /health is asked this often; a server that stops answering is hung."""
+    liveness_failures: int = 3
+    """Consecutive unanswered probes before a hung server is restarted."""
+    name: str = "TGI"
     log_prefix: str = "[tgi] "
 
 
 class Supervisor:
-    """Keeps one TGI server running until `stop()`, or until it crashes too often."""
+    """Keeps one model server (or router) running until `stop()`, or until it crashes or
+    hangs too often."""
 
     def __init__(
         self,
@@ -76,12 +83,11 @@ class Supervisor:
                 announced = True
                 self._on_healthy()
             healthy_since = time.monotonic()
-            while healthy and process.poll() is None and not self._stopping.wait(0.2):
-                pass
+            hung = healthy and self._serve_until_down(process)
             if self._stopping.is_set():
                 self._terminate(process)
                 return 0
-            reason = self._failure(process, healthy, started)
+            reason = self._hung(process) if hung else self._failure(process, healthy, started)
             if healthy and time.monotonic() - healthy_since >= config.healthy_reset:
                 backoff = config.backoff_initial
             now = time.monotonic()
@@ -90,12 +96,12 @@ class Supervisor:
                 crashes.popleft()
             if len(crashes) >= config.max_crashes:
                 self._say(
-                    f"TGI {reason}; it failed {len(crashes)} times within "
+                    f"{config.name} {reason}; it failed {len(crashes)} times within "
                     f"{config.crash_window:.0f} s, giving up. Its log lines above (prefixed "
                     f"{config.log_prefix.strip()!r}) say why."
                 )
                 return 1
-            self._say(f"TGI {reason}; restarting in {backoff:g} s")
+            self._say(f"{config.name} {reason}; restarting in {backoff:g} s")
             if self._stopping.wait(backoff):
                 return 0
             backoff = min(backoff * 2, config.backoff_max)
@@ -137,6 +143,26 @@ class Supervisor:
             delay = min(delay * 2, self._config.poll_max)
         return False
 
+    def _serve_until_down(self, process: subprocess.Popen[bytes]) -> bool:
+        """Wait while the healthy child serves; True when it stopped answering /health
+        (hung) while still running, False when it exited or we stop."""
+        config = self._config
+        unanswered = 0
+        next_probe = time.monotonic() + config.liveness_interval
+        while process.poll() is None and not self._stopping.wait(0.2):
+            if time.monotonic() < next_probe:
+                continue
+            unanswered = 0 if health_ok(config.health_url) else unanswered + 1
+            if unanswered >= config.liveness_failures:
+                return process.poll() is None
+            next_probe = time.monotonic() + config.liveness_interval
+        return False
+
+    def _hung(self, process: subprocess.Popen[bytes]) -> str:
+        self._terminate(process)
+        probes = self._config.liveness_failures
+        return f"stopped answering /health ({probes} probes in a row), so it was stopped"
+
     def _failure(self, process: subprocess.Popen[bytes], healthy: bool, started: float) -> str:
         """Why the child is no longer serving; a stalled start is killed here."""
         code = process.poll()
@@ -159,7 +185,7 @@ class Supervisor:
                 process.wait(timeout=wait)
                 return
             except subprocess.TimeoutExpired:
-                self._say(f"TGI did not stop within {wait:.0f} s of {sig.name}")
+                self._say(f"{self._config.name} did not stop within {wait:.0f} s of {sig.name}")
 
     def _say(self, message: str) -> None:
         self._log.write(f"quill host: {message}\n")
