@@ -32,9 +32,9 @@ def test_dry_run_for_two_80gb_gpus_prints_the_docker_command(tmp_path: Path) -> 
     hub = tmp_path / "home" / ".cache" / "huggingface" / "hub"
     assert command.startswith(
         "docker run --rm --name quill-tgi-8080 --gpus all --shm-size 1g "
-        f"-p 127.0.0.1:8080:80 -v {hub}:/data -e PREFIX_CACHING=1 "
-        "ghcr.io/huggingface/text-generation-inference:3.3.6 "
-        f"--model-id {MODEL} --num-shard 2 --dtype bfloat16 --max-input-tokens "
+        f"-p 127.0.0.1:8080:80 -v {hub}:/data -e HUGGINGFACE_HUB_CACHE=/data "
+        "-e PREFIX_CACHING=1 ghcr.io/huggingface/text-generation-inference:3.3.6 "
+        f"--model-id {MODEL} --num-shard 1 --quantize bitsandbytes --max-input-tokens "
     )
     assert command.endswith(" --trust-remote-code")
     why = lines[lines.index("Why:") + 1 : lines.index("", lines.index("Why:"))]
@@ -43,7 +43,7 @@ def test_dry_run_for_two_80gb_gpus_prints_the_docker_command(tmp_path: Path) -> 
     for flag in (
         "--model-id",
         "--num-shard",
-        "--dtype",
+        "--quantize",
         "--max-input-tokens",
         "--max-total-tokens",
         "--max-batch-prefill-tokens",
@@ -68,7 +68,7 @@ def test_dry_run_uses_the_local_launcher_when_it_is_on_path(tmp_path: Path) -> N
     )
     assert command.startswith(
         f"PREFIX_CACHING=1 text-generation-launcher --model-id {MODEL} --num-shard 1 "
-        "--quantize fp8 "
+        "--quantize bitsandbytes "
     )
     assert command.endswith("--trust-remote-code --hostname 127.0.0.1 --port 9000")
 
@@ -87,17 +87,16 @@ def test_gpus_override_needs_dry_run(tmp_path: Path) -> None:
     assert "--dry-run" in result.stderr
 
 
-def test_24gb_without_a_checkpoint_names_what_to_pass(tmp_path: Path) -> None:
+def test_24gb_and_4bit_checkpoints_are_sent_to_vllm(tmp_path: Path) -> None:
     env = host_env(tmp_path, bin_dir=tmp_path / "empty-bin")
     result = run_host(["--gpus", "1x24", "--dry-run"], env)
     assert result.returncode == 2
-    assert "--quantize-checkpoint" in result.stderr
+    assert "quill launch --engine vllm" in result.stderr
     with_checkpoint = run_host(
         ["--gpus", "1x24", "--dry-run", "--quantize-checkpoint", "someone/IQuest-40B-GPTQ"], env
     )
-    assert with_checkpoint.returncode == 0, with_checkpoint.stderr
-    assert "--model-id someone/IQuest-40B-GPTQ" in with_checkpoint.stdout
-    assert "--quantize gptq" in with_checkpoint.stdout
+    assert with_checkpoint.returncode == 2
+    assert "quill launch --quantize-checkpoint someone/IQuest-40B-GPTQ" in with_checkpoint.stderr
 
 
 def test_unknown_model_is_refused(tmp_path: Path) -> None:

@@ -1,14 +1,14 @@
-"""The TGI launcher's pure parts: nvidia-smi parsing and the plan for several machines."""
+"""The TGI launcher's pure parts: nvidia-smi parsing and the plan for several machines, within
+what TGI's transformers fallback supports for IQuest-Coder (one GPU, bf16 or bitsandbytes)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from quill_host.launcher.cli import checkpoint_method
 from quill_host.launcher.facts import IQUEST_CODER_40B, facts_for
+from quill_host.launcher.flags import PlanError
 from quill_host.launcher.gpus import (
     Gpu,
     GpuError,
@@ -16,7 +16,7 @@ from quill_host.launcher.gpus import (
     parse_gpus_override,
     parse_nvidia_smi,
 )
-from quill_host.launcher.plan import Plan, PlanError, plan_launch
+from quill_host.launcher.tgi_plan import Plan, plan_launch
 
 GIB = 2**30
 KV_BF16 = 320 * 1024  # DESIGN.md: 320 KiB per token for IQuest-Coder-V1-40B-Instruct in bf16
@@ -98,69 +98,56 @@ def test_no_nvidia_smi_means_no_gpus(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert detect_gpus(runner=lambda command: pytest.fail("must not run")) == ()
 
 
-def test_two_80gb_gpus_run_bf16_on_two_shards() -> None:
+def test_two_80gb_gpus_run_8bit_on_one_as_the_fallback_cannot_shard() -> None:
     gpus = parse_nvidia_smi(TWO_H100)
     plan = plan_launch(IQUEST_CODER_40B, gpus)
     chosen = flags(plan)
-    assert chosen["--num-shard"] == "2"
-    assert chosen["--dtype"] == "bfloat16"
-    assert "--quantize" not in chosen
+    assert chosen["--num-shard"] == "1"
+    assert chosen["--quantize"] == "bitsandbytes"  # not fp8, which the fallback ignores
+    assert "--dtype" not in chosen  # TGI refuses --dtype together with --quantize
     assert "--trust-remote-code" in chosen
+    assert plan.gpus == (gpus[0],)  # the one with the most free memory
     assert [(var.name, var.value) for var in plan.env] == [("PREFIX_CACHING", "1")]
-    tokens = expected_tokens(gpus[1], 80e9, 2)  # the tighter GPU (4 MiB in use) decides
+    tokens = expected_tokens(gpus[0], 40e9, 1)
     assert plan.max_total_tokens == tokens == int(chosen["--max-total-tokens"] or 0)
-    assert 120_000 < tokens <= 131_072
+    assert 60_000 < tokens < 80_000
     assert plan.max_input_tokens == tokens - 4096 == int(chosen["--max-input-tokens"] or 0)
     assert chosen["--max-batch-prefill-tokens"] == str(plan.max_input_tokens + 50)
     assert all(flag.reason for flag in plan.flags)
 
 
-def test_one_h100_runs_fp8() -> None:
-    gpus = parse_nvidia_smi(ONE_H100)
-    plan = plan_launch(IQUEST_CODER_40B, gpus)
-    chosen = flags(plan)
-    assert chosen["--quantize"] == "fp8"
-    assert chosen["--num-shard"] == "1"
-    assert "--dtype" not in chosen  # TGI refuses --dtype together with --quantize
-    assert plan.max_total_tokens == expected_tokens(gpus[0], 40e9, 1)
-    assert 60_000 < plan.max_total_tokens < 80_000
-
-
-def test_one_a100_runs_8bit_without_fp8() -> None:
-    gpus = parse_nvidia_smi(ONE_A100)
+@pytest.mark.parametrize("nvidia_smi", [ONE_H100, ONE_A100])
+def test_one_80gb_gpu_runs_bitsandbytes_whatever_its_fp8(nvidia_smi: str) -> None:
+    gpus = parse_nvidia_smi(nvidia_smi)
     plan = plan_launch(IQUEST_CODER_40B, gpus)
     assert flags(plan)["--quantize"] == "bitsandbytes"
     assert plan.max_total_tokens == expected_tokens(gpus[0], 40e9, 1)
 
 
-def test_one_24gb_gpu_without_a_checkpoint_is_refused_with_what_to_pass() -> None:
-    with pytest.raises(PlanError, match="--quantize-checkpoint") as refusal:
+def test_prefix_caching_is_set_only_on_ampere_or_newer() -> None:
+    older = plan_launch(IQUEST_CODER_40B, (Gpu("Quadro RTX 8000", 49152),))
+    assert flags(older)["--quantize"] == "bitsandbytes"
+    assert older.env == ()
+    assert not Gpu("Tesla V100-SXM2-32GB", 32768).is_ampere_or_newer
+    assert Gpu("NVIDIA A10G", 24576).is_ampere_or_newer
+
+
+def test_a_24gb_gpu_is_refused_with_the_way_to_vllm() -> None:
+    with pytest.raises(PlanError, match="one GPU only") as refusal:
         plan_launch(IQUEST_CODER_40B, parse_nvidia_smi(ONE_4090))
-    assert "GPTQ or AWQ" in str(refusal.value)
+    assert "quill launch --engine vllm" in str(refusal.value)
 
 
-def test_one_24gb_gpu_serves_a_4bit_checkpoint() -> None:
-    gpus = parse_nvidia_smi(ONE_4090)
-    checkpoint = "someone/IQuest-Coder-V1-40B-Instruct-AWQ"
-    plan = plan_launch(IQUEST_CODER_40B, gpus, checkpoint, checkpoint_method(checkpoint))
-    chosen = flags(plan)
-    assert chosen["--model-id"] == checkpoint
-    assert chosen["--quantize"] == "awq"
-    assert plan.model_id == checkpoint
-    assert plan.max_total_tokens == expected_tokens(gpus[0], 22e9, 1) >= 2048
-
-
-def test_a_checkpoint_without_a_known_method_leaves_quantize_to_tgi() -> None:
-    plan = plan_launch(IQUEST_CODER_40B, parse_gpus_override("1x24"), "someone/iq-4bit", None)
-    assert "--quantize" not in flags(plan)
+def test_a_4bit_checkpoint_is_refused_and_sent_to_vllm() -> None:
+    with pytest.raises(PlanError, match="rejects GPTQ and AWQ") as refusal:
+        plan_launch(IQUEST_CODER_40B, parse_nvidia_smi(ONE_4090), "someone/iq-AWQ")
+    assert "quill launch --quantize-checkpoint someone/iq-AWQ" in str(refusal.value)
 
 
 def test_16gb_is_refused_clearly() -> None:
-    with pytest.raises(PlanError, match="does not fit") as refusal:
+    with pytest.raises(PlanError, match="even 8-bit weights") as refusal:
         plan_launch(IQUEST_CODER_40B, parse_nvidia_smi(ONE_T4_16))
     assert "GiB free" in str(refusal.value)
-    with pytest.raises(PlanError, match="does not fit"):
-        plan_launch(IQUEST_CODER_40B, parse_gpus_override("1x16"), "someone/x-GPTQ", "gptq")
 
 
 def test_no_gpu_is_refused_with_the_dry_run_hint() -> None:
@@ -172,12 +159,3 @@ def test_one_141gb_gpu_keeps_bf16() -> None:
     plan = plan_launch(IQUEST_CODER_40B, parse_gpus_override("1x141:H200"))
     assert flags(plan)["--dtype"] == "bfloat16"
     assert plan.num_shard == 1
-
-
-def test_checkpoint_method_reads_a_local_config(tmp_path: Path) -> None:
-    (tmp_path / "config.json").write_text(
-        json.dumps({"quantization_config": {"quant_method": "gptq"}})
-    )
-    assert checkpoint_method(str(tmp_path)) == "gptq"
-    assert checkpoint_method("org/model-AWQ") == "awq"
-    assert checkpoint_method("org/model-int4") is None

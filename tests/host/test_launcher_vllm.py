@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from quill_host.launcher.facts import GB, IQUEST_CODER_40B
+from quill_host.launcher.flags import PlanError
 from quill_host.launcher.gpus import Gpu, parse_gpus_override
-from quill_host.launcher.plan import PlanError
 from quill_host.launcher.vllm_command import Replica, replicas_for, router_command, vllm_command
 from quill_host.launcher.vllm_plan import (
     LEAN,

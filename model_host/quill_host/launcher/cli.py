@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
 import socket
 import sys
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -17,9 +15,10 @@ from types import FrameType
 from quill_host.announce import announce, base_url, withdraw
 from quill_host.launcher.command import LAUNCHER, build_command, explain, hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
+from quill_host.launcher.flags import PlanError
 from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override
-from quill_host.launcher.plan import PlanError, plan_launch
 from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
+from quill_host.launcher.tgi_plan import plan_launch
 from quill_host.models import DEFAULT_MODEL
 
 
@@ -31,7 +30,7 @@ def add_tgi_arguments(
     group.add_argument(
         "--quantize-checkpoint",
         metavar="PATH_OR_ID",
-        help="a 4-bit GPTQ/AWQ checkpoint of the model (needed on a 24 GB GPU)",
+        help="a 4-bit AWQ/GPTQ checkpoint of the model (vLLM; needed on a 24 GB GPU)",
     )
     group.add_argument("--dry-run", action="store_true", help="print the plan, the command and why")
     group.add_argument(
@@ -99,8 +98,7 @@ def run_tgi(args: argparse.Namespace) -> int:
             gpus, source = parse_gpus_override(options.gpus), f"--gpus {options.gpus} (planned)"
         else:
             gpus, source = detect_gpus(), "detected by nvidia-smi"
-        method = None if options.checkpoint is None else checkpoint_method(options.checkpoint)
-        plan = plan_launch(facts, gpus, options.checkpoint, method)
+        plan = plan_launch(facts, gpus, options.checkpoint)
     except (GpuError, PlanError) as error:
         return _fail(str(error))
     use_launcher = shutil.which(LAUNCHER) is not None
@@ -150,23 +148,6 @@ def _supervise(
         return supervisor.run()
     finally:
         withdraw(options.ready_file)
-
-
-def checkpoint_method(checkpoint: str) -> str | None:
-    """The 4-bit method ("gptq", "awq") from a local checkpoint's config, else from its name.
-
-    None when unknown, which is fine: without --quantize, TGI reads the checkpoint's config.
-    """
-    path = Path(checkpoint)
-    with suppress(OSError, ValueError, AttributeError):
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        method = config.get("quantization_config", {}).get("quant_method")
-        if method in ("gptq", "awq"):
-            return str(method)
-    if (path / "quantize_config.json").is_file():
-        return "gptq"
-    lowered = checkpoint.lower()
-    return next((method for method in ("awq", "gptq") if method in lowered), None)
 
 
 def _fail(message: str) -> int:

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from quill_host.launcher.flags import Flag
 from quill_host.launcher.gpus import summarize
-from quill_host.launcher.plan import Flag, Plan
+from quill_host.launcher.tgi_plan import Plan
 
 LAUNCHER = "text-generation-launcher"
 TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference:3.3.6"
@@ -80,9 +81,13 @@ def _docker(plan: Plan, host: str, port: int, hf_cache: Path, pass_hf_token: boo
         (("--rm",), "the container is disposable; the weights live in the mounted cache"),
         (("--name", f"quill-tgi-{port}"), "a name to find (or `docker rm -f`) it by"),
         (("--gpus", "all"), "expose the GPUs; --num-shard says how many TGI uses"),
-        (("--shm-size", "1g"), "NCCL between shards communicates through shared memory"),
+        (("--shm-size", "1g"), "PyTorch and NCCL communicate through shared memory"),
         (("-p", f"{host}:{port}:80"), "the image listens on port 80; publish it on --host/--port"),
-        (("-v", f"{hf_cache}:/data"), "the Hugging Face hub cache, so weights download once"),
+        (
+            ("-v", f"{hf_cache}:/data"),
+            "the host's Hugging Face hub cache, so weights download once",
+        ),
+        (("-e", "HUGGINGFACE_HUB_CACHE=/data"), "where TGI reads the hub cache: the mount"),
     ]
     if local_checkpoint:
         mount = f"{Path(plan.model_id).resolve()}:{CONTAINER_CHECKPOINT}:ro"

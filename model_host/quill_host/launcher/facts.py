@@ -65,12 +65,9 @@ IQUEST_CODER_40B = ModelFacts(
         "it through its transformers fallback, which must execute the model's own code"
     ),
     caveat=(
-        "TGI serves this model through its transformers fallback, where sharding and "
-        "quantization are weaker than for native models: its docs say the fallback cannot "
-        "shard, the 3.x flash fallback shards only models whose code has a tensor-parallel "
-        "plan, and its source maps only --quantize bitsandbytes onto transformers "
-        "(load_in_8bit). Not yet run on GPUs: if TGI rejects --num-shard or runs out of memory "
-        "with fp8, try --quantize bitsandbytes on one GPU or a GPTQ/AWQ checkpoint."
+        "TGI serves this model through its transformers fallback: one GPU, bf16 or "
+        "bitsandbytes 8-bit, no FP8, no GPTQ/AWQ, and no sharding; vLLM has none of these "
+        "limits (quill launch --engine vllm). Not yet run on GPUs."
     ),
 )
 

@@ -26,6 +26,11 @@ _FP8_NAME = re.compile(
 )
 
 
+_BEFORE_AMPERE = re.compile(
+    r"\b(V100|T4|P100|P40|P4|K80|M60|TITAN V|TITAN RTX|Quadro RTX|RTX 20\d0|GTX)\b", re.IGNORECASE
+)
+
+
 class GpuError(Exception):
     """The GPUs cannot be found or described; the message says what to do."""
 
@@ -51,6 +56,12 @@ class Gpu:
     def has_fp8(self) -> bool:
         """Hopper, Ada and Blackwell have FP8 tensor cores (compute capability 8.9 and up)."""
         return _FP8_NAME.search(self.name) is not None
+
+    @property
+    def is_ampere_or_newer(self) -> bool:
+        """Compute capability 8.0 and up (what FlashInfer and TGI's prefix caching need); a
+        GPU known only by its memory (`--gpus 2x80`) is taken to be one."""
+        return _BEFORE_AMPERE.search(self.name) is None
 
     def describe(self) -> str:
         return f"{self.name} ({self.total_mib / 1024:.1f} GiB, {self.used_mib / 1024:.1f} in use)"

@@ -23,8 +23,8 @@ from quill_host.announce import announce, base_url, withdraw
 from quill_host.launcher.cli import add_tgi_arguments, run_tgi
 from quill_host.launcher.command import LaunchCommand, hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
+from quill_host.launcher.flags import PlanError
 from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override, summarize
-from quill_host.launcher.plan import PlanError
 from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
 from quill_host.launcher.vllm_command import (
     ROUTER,

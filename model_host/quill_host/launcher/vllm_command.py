@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quill_host.launcher.command import LaunchCommand
-from quill_host.launcher.plan import Flag
+from quill_host.launcher.flags import Flag
 from quill_host.launcher.vllm_plan import VLLM_VERSION, VllmPlan
 
 VLLM = "vllm"

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quill_host.launcher.facts import GB, ModelFacts
+from quill_host.launcher.flags import EnvVar, Flag, PlanError
 from quill_host.launcher.gpus import MIB, Gpu, summarize
-from quill_host.launcher.plan import EnvVar, Flag, PlanError
 
 VLLM_VERSION = "0.32.0"
 """The release the plans are written for: CI parses every planned command with its parser."""
