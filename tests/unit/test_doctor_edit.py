@@ -55,3 +55,11 @@ def test_the_standard_edit_comes_from_the_standard_library() -> None:
     assert Path(edit.source).name == edit.path == "argparse.py"
     assert len(edit.line_starts()) == 4
     assert edit.offset > len(edit.text) // 3  # deep enough for a full prompt
+
+
+def test_each_choice_takes_out_another_run_counting_round(tmp_path: Path) -> None:
+    path = tmp_path / "walk.py"
+    path.write_text(SOURCE)
+    runs = [RetypedEdit.from_file(path, lines=2, choice=n).offset for n in range(4)]
+    assert len(set(runs[:3])) == 3  # three runs of two plain lines in the second half
+    assert runs[3] == runs[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -42,28 +43,36 @@ class RetypedEdit:
     lines: tuple[str, ...]
 
     @classmethod
-    def from_file(cls, path: Path, lines: int = RETYPED_LINES) -> RetypedEdit:
-        """Take out the first run of `lines` plain, indented code lines in the file's second
-        half: deep enough for a full prompt, and lines a completion is asked for."""
+    def from_file(cls, path: Path, lines: int = RETYPED_LINES, choice: int = 0) -> RetypedEdit:
+        """Take out a run of `lines` plain, indented code lines in the file's second half
+        (deep enough for a full prompt, and lines a completion is asked for): the
+        `choice`-th such run, counting round."""
         text = path.read_text(encoding="utf-8")
         all_lines = text.splitlines(keepends=True)
-        for start in range(len(all_lines) // 2, len(all_lines) - lines):
-            run = all_lines[start : start + lines]
-            if all(_plain_code(line) for line in run):
-                offset = sum(len(line) for line in all_lines[:start])
-                taken = "".join(run)
-                rest = text[:offset] + text[offset + len(taken) :]
-                # By its bare name: the folder Python is installed in may be git-ignored,
-                # and no prompt is made from a git-ignored file.
-                return cls(str(path), path.name, rest, offset, tuple(run))
-        raise ValueError(f"{path} has no {lines} lines of indented code in a row")
+        starts = [
+            start
+            for start in range(len(all_lines) // 2, len(all_lines) - lines)
+            if all(_plain_code(line) for line in all_lines[start : start + lines])
+        ]
+        if not starts:
+            raise ValueError(f"{path} has no {lines} lines of indented code in a row")
+        start = starts[choice % len(starts)]
+        offset = sum(len(line) for line in all_lines[:start])
+        run = all_lines[start : start + lines]
+        rest = text[:offset] + text[offset + len("".join(run)) :]
+        # By its bare name: the folder Python is installed in may be git-ignored, and no
+        # prompt is made from a git-ignored file.
+        return cls(str(path), path.name, rest, offset, tuple(run))
 
     @classmethod
     def standard(cls) -> RetypedEdit:
+        """Lines of `argparse.py`, a different run each time: the editors' shared host may
+        still hold the prompt of the last run in its cache, which would make a first
+        suggestion look warm."""
         source = inspect.getsourcefile(argparse)
         if source is None:
             raise ValueError("this Python has no source for argparse to retype")
-        return cls.from_file(Path(source))
+        return cls.from_file(Path(source), choice=random.randrange(1 << 16))
 
     def line_starts(self) -> list[Cursor]:
         """The cursor at each line start, with the line's indentation typed (as an editor's
