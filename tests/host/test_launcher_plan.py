@@ -159,3 +159,36 @@ def test_one_141gb_gpu_keeps_bf16() -> None:
     plan = plan_launch(IQUEST_CODER_40B, parse_gpus_override("1x141:H200"))
     assert flags(plan)["--dtype"] == "bfloat16"
     assert plan.num_shard == 1
+
+
+# TGI's launcher has no parser that installs here (a Rust binary in a docker image), so the
+# plans are checked against its documented arguments instead, as transcribed from
+# huggingface/text-generation-inference docs/source/reference/launcher.md (commit 032fc4c):
+# the options a plan may use and, where the reference lists them, their possible values.
+TGI_LAUNCHER_OPTIONS = {
+    "--model-id": None,
+    "--num-shard": None,
+    "--quantize": {
+        "awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes",
+        "bitsandbytes-nf4", "bitsandbytes-fp4", "fp8",
+    },
+    "--dtype": {"float16", "bfloat16"},
+    "--trust-remote-code": None,
+    "--max-input-tokens": None,
+    "--max-total-tokens": None,
+    "--max-batch-prefill-tokens": None,
+    "--hostname": None,
+    "--port": None,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", ["2x80:H100", "1x80:A100", "1x48:Quadro RTX 8000", "1x141:H200"])
+def test_every_tgi_flag_is_a_documented_launcher_argument(spec: str) -> None:
+    plan = plan_launch(IQUEST_CODER_40B, parse_gpus_override(spec))
+    chosen = flags(plan)
+    for name, value in chosen.items():
+        assert name in TGI_LAUNCHER_OPTIONS, name
+        allowed = TGI_LAUNCHER_OPTIONS[name]
+        assert allowed is None or value in allowed, (name, value)
+        assert (value is None) is (name == "--trust-remote-code")  # the one switch
+    assert not {"--dtype", "--quantize"} <= chosen.keys()  # "cannot be used with --quantize"
