@@ -126,3 +126,18 @@ def test_a_run_moved_past_too_much_typing_is_computed_again() -> None:
     line3 = "    pass\n"
     _, reused, _ = _generate(engine, before + line1 + line2 + line3 + after)
     assert reused > len(engine.tokenize(before + line1 + line2)) + 64  # exact again: moves
+
+
+def test_a_file_parked_after_its_text_was_moved_comes_back_exact() -> None:
+    """Another file replaces the live sequence: the moved run is not parked with it, so
+    coming back restores only what was computed exactly, and the rest is computed again."""
+    chunky, _ = _engines()
+    before, line, after = _mid_file_lines(1)
+    typed = before + line + after
+    _generate(chunky, before + after)
+    _, moved, _ = _generate(chunky, typed)
+    assert moved > len(chunky.tokenize(before)) + 64  # the text after the line was moved
+    _generate(chunky, "\n".join(reversed(typed.splitlines())))  # another file
+    _, restored, _ = _generate(chunky, typed)
+    exact = len(chunky.tokenize(before + line))
+    assert 64 <= restored <= exact  # back from the slot pool, without the moved run
