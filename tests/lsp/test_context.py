@@ -18,6 +18,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.conftest import StartClient, inline_params, open_document
+from tests.fake_tgi import FakeTgi, serve_fake_tgi
 
 SHAPES = '''"""Plane geometry."""
 
@@ -28,6 +29,12 @@ def polygon_area(points: list[tuple[float, float]]) -> float:
     for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]):
         total += x1 * y2 - x2 * y1
     return abs(total) / 2
+'''
+PERIMETER = '''
+
+def perimeter(points: list[tuple[float, float]]) -> float:
+    """The length of a closed polygon's boundary."""
+    return sum(abs(complex(*a) - complex(*b)) for a, b in zip(points, points[1:] + points[:1]))
 '''
 MAIN = """from geometry.shapes import polygon_area
 
@@ -266,3 +273,50 @@ async def test_a_git_ignored_workspace_is_said_to_be_private(
     assert message.type == types.MessageType.Warning
     assert str(root) in message.message
     assert "ignored by git" in message.message
+
+
+def _warm_ups(fake: FakeTgi) -> list[str]:
+    """The prompts of the warm-ups the stand-in got: generations of one token."""
+    return [
+        request["inputs"]
+        for request in fake.requests
+        if request.get("parameters", {}).get("max_new_tokens") == 1
+    ]
+
+
+async def test_a_stale_context_is_refreshed_once_typing_pauses(
+    start_client: StartClient, tmp_path: Path
+) -> None:
+    """A new name brings a definition the held context lacks: it is not computed while the
+    user types (each keystroke would pay for the whole file window again), but once typing
+    pauses, by a warm-up the next suggestion finds computed. The stand-in records the
+    requests; which prompts it gets is the point, not what it answers."""
+    root = _workspace(tmp_path / "project")
+    shapes = root / "geometry" / "shapes.py"
+    shapes.write_text(SHAPES + PERIMETER)
+    fake = FakeTgi("ok")
+    with serve_fake_tgi(fake) as url:
+        options = {"serverUrl": url, "debounceMs": 0, "deadlineMs": 10_000}
+        client, _ = await start_client(options, PROGRESS, env={}, workspace=root)
+        await _indexed(client)
+        uri = (root / "main.py").as_uri()
+        open_document(client, uri, MAIN)
+        await _complete_at_end(client, uri, MAIN)
+        await asyncio.sleep(0.5)  # the warm-up of the opened document, if any, is sent
+        before = len(_warm_ups(fake))
+        typed = "from geometry.shapes import perimeter\n" + MAIN + "perimeter(corners) + "
+        for version, text in enumerate((typed, typed + "area"), start=2):
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    types.VersionedTextDocumentIdentifier(version, uri),
+                    [types.TextDocumentContentChangeWholeDocument(text)],
+                )
+            )
+            await _complete_at_end(client, uri, text)
+            assert "def perimeter" not in fake.requests[-1]["inputs"]  # the context held
+            await asyncio.sleep(0.3)  # typing on, faster than the pause
+        assert len(_warm_ups(fake)) == before  # nothing refreshed while typing
+        await asyncio.sleep(2.5)  # a pause
+        refreshed = _warm_ups(fake)[before:]
+    assert len(refreshed) == 1
+    assert "def perimeter(points" in refreshed[0]  # the fresh context, computed now
