@@ -10,8 +10,8 @@ when the budget shrinks below it.
 Even appending costs the whole file window after the context: on a CPU, seconds of
 prefill at the moment a suggestion is wanted. So a request may keep the document's
 selection as it is (``hold``) and only say whether a fresh choice would differ; the
-caller then makes that choice off the request path (a warm-up), and the next request
-finds it computed.
+caller then makes that choice off the request path, in a warm-up once typing pauses
+(``CompletionService``), and the next request finds it computed.
 """
 
 from __future__ import annotations
