@@ -17,6 +17,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from quill.service import CONTEXT_REFRESH_PAUSE_S
 from tests.conftest import StartClient, inline_params, open_document
 from tests.fake_tgi import FakeTgi, serve_fake_tgi
 
@@ -178,7 +179,7 @@ async def test_the_index_follows_buffers_saves_and_watched_files(
         )
     )
     # A suggestion keeps the document's context as the model server has it cached; the
-    # fresh choice is warmed in the background after it, and a later suggestion has it.
+    # fresh choice is warmed once typing pauses, and a later suggestion has it.
     deadline = time.monotonic() + 30
     for attempt in itertools.count(3):
         # Typed anew each time: the same place again would be answered from the cache.
@@ -197,7 +198,7 @@ async def test_the_index_follows_buffers_saves_and_watched_files(
         ):
             break
         assert time.monotonic() < deadline, context
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(CONTEXT_REFRESH_PAUSE_S + 0.5)  # a pause
 
 
 async def test_a_huge_workspace_does_not_hold_completions_back(
