@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -41,8 +42,10 @@ import httpx
 
 from bench_stats import markdown_table, percentile
 from dialects import report, run
+from quill_host.launcher.command import hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B
 from quill_host.launcher.gpus import detect_gpus
+from quill_host.launcher.supervisor import health_ok
 from quill_host.launcher.vllm_command import Replica, vllm_command
 from quill_host.launcher.vllm_plan import plan_vllm
 from recall_sources import pip_source
@@ -60,7 +63,8 @@ def server_command(model_dir: Path | None, host: str = "127.0.0.1") -> tuple[str
         plan = plan_vllm(IQUEST_CODER_40B, detect_gpus())
         print(f"plan: {plan.precision}, TP {plan.tensor_parallel}; {plan.figures()}", flush=True)
         replica = Replica(tuple(range(plan.tensor_parallel)), PORT)
-        return vllm_command(plan, replica, host=host, use_local=True, hf_cache=Path.home()).argv
+        hf_cache = hf_hub_cache(os.environ, Path.home())  # read by the docker form only
+        return vllm_command(plan, replica, host=host, use_local=True, hf_cache=hf_cache).argv
     return (
         "vllm", "serve", str(model_dir),
         "--served-model-name", model_dir.name,
@@ -91,9 +95,8 @@ def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gpu_40b: the server exited with {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return
+        if health_ok(f"{url}/health", timeout=5):
+            return
         time.sleep(2)
     raise SystemExit(f"gpu_40b: the server did not answer /health in {START_TIMEOUT_S:.0f} s")
 

@@ -201,7 +201,7 @@ def _copy_part(
 
 
 def _damaged(model: CatalogModel, part: PackagedPart, path: Path, detail: str) -> ModelDamaged:
-    installed = _installed_version(part.distribution)
+    installed = installed_version(part.distribution)
     if installed is not None and installed != part.version:
         detail += f"; {part.distribution} {installed} is installed, Quill needs {part.version}"
     return ModelDamaged(
@@ -217,7 +217,8 @@ def _reinstall(model: CatalogModel, part: PackagedPart) -> str:
     )
 
 
-def _installed_version(distribution: str) -> str | None:
+def installed_version(distribution: str) -> str | None:
+    """The version of `distribution` pip installed here, or None."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -27,3 +27,12 @@ def write_executable(path: Path, body: str) -> Path:
     path.write_text(f"#!{sys.executable}\n{body}")
     path.chmod(0o755)
     return path
+
+
+def alive(pid: int) -> bool:
+    """Whether a process of that id still exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

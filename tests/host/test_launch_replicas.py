@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.host.launcher_helpers import host_env, write_executable
+from tests.host.launcher_helpers import alive, host_env, write_executable
+from tests.model_servers import free_port
 
 STAND_IN_VLLM = f"""
 import os, pathlib, sys
@@ -37,26 +37,11 @@ os.execv({sys.executable!r}, [{sys.executable!r}, "-m", "quill_host", "--model",
 FOUR_H100 = "print('NVIDIA H100 80GB HBM3, 81559, 0\\n' * 4, end='')\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _answers(url: str) -> bool:
     try:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_two_replicas_and_the_router_run_supervised_and_stop_together(tmp_path: Path) -> None:
@@ -70,7 +55,7 @@ def test_two_replicas_and_the_router_run_supervised_and_stop_together(tmp_path: 
     state.mkdir()
     env = host_env(tmp_path, bin_dir, STAND_IN_STATE=str(state), HF_HUB_OFFLINE="1")
     env["PATH"] += os.pathsep + str(Path(sys.executable).parent)  # the router's Python
-    port = _free_port()
+    port = free_port()
     ready = tmp_path / "ready.json"
     launch = subprocess.Popen(
         [sys.executable, "-m", "quill", "launch", "--replicas", "2", "--port", str(port),
@@ -106,7 +91,7 @@ def test_two_replicas_and_the_router_run_supervised_and_stop_together(tmp_path: 
         assert launch.wait(timeout=60) == 0
         for replica in replicas:
             deadline = time.monotonic() + 10
-            while _alive(replica["pid"]):
+            while alive(replica["pid"]):
                 assert time.monotonic() < deadline, "a replica outlived quill launch"
                 time.sleep(0.1)
         assert not ready.exists()

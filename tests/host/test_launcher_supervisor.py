@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from quill_host.launcher.supervisor import Supervisor, SupervisorConfig, health_ok
-from tests.host.launcher_helpers import MODEL, host_env, write_executable
+from tests.host.launcher_helpers import MODEL, alive, host_env, write_executable
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = [sys.executable, "-m", "quill_host", "--engine", "tgi", "--model", MODEL]
@@ -67,14 +66,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_crash_is_restarted_and_sigterm_stops_both(tmp_path: Path) -> None:

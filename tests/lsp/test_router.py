@@ -10,7 +10,6 @@ not from what the model wrote.
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pytest_lsp import LanguageClient
 from quill_host.launcher.vllm_command import Replica, router_command
 from tests.conftest import Host, StartClient, inline_params, open_document, start_host, stop_host
 from tests.host_metrics import COUNTED_WITHIN_S, generations_asked
+from tests.model_servers import free_port
 
 ROUTER = Path(sys.executable).with_name("vllm-router")
 HEALTH_INTERVAL_S = 1
@@ -46,18 +46,11 @@ def document(name: str) -> str:
     return MODULE.replace("step_", f"{name}_step_") + f"def run_{name}(values):\n    "
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_router(workers: list[str]) -> Iterator[str]:
     """``vllm-router`` in front of ``workers``, started with the command ``quill launch
     --replicas`` plans (checking health every second here, and acting on one failure)."""
-    port = _free_port()
+    port = free_port()
     replicas = [Replica((index,), int(url.rsplit(":", 1)[1])) for index, url in enumerate(workers)]
     planned = router_command(
         replicas, host="127.0.0.1", port=port, health_interval_s=HEALTH_INTERVAL_S
@@ -67,7 +60,7 @@ def running_router(workers: list[str]) -> Iterator[str]:
             str(ROUTER), *planned[1:],
             "--health-failure-threshold", "1",
             "--prometheus-host", "127.0.0.1",
-            "--prometheus-port", str(_free_port()),
+            "--prometheus-port", str(free_port()),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from quill_host.announce import announce, base_url, withdraw
 from quill_host.launcher.command import LAUNCHER, build_command, explain, hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
 from quill_host.launcher.flags import PlanError
-from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override
+from quill_host.launcher.gpus import GpuError, gpus_to_plan_for
 from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
 from quill_host.launcher.tgi_plan import plan_launch
 from quill_host.models import DEFAULT_MODEL
@@ -94,17 +94,14 @@ def run_tgi(args: argparse.Namespace) -> int:
     if options.gpus is not None and not options.dry_run:
         return _fail("--gpus describes hardware to plan for; use it with --dry-run")
     try:
-        if options.gpus is not None:
-            gpus, source = parse_gpus_override(options.gpus), f"--gpus {options.gpus} (planned)"
-        else:
-            gpus, source = detect_gpus(), "detected by nvidia-smi"
+        gpus, source = gpus_to_plan_for(options.gpus)
         plan = plan_launch(facts, gpus, options.checkpoint)
     except (GpuError, PlanError) as error:
         return _fail(str(error))
     use_launcher = shutil.which(LAUNCHER) is not None
     if not use_launcher and not options.dry_run and shutil.which("docker") is None:
         return _fail(f"neither {LAUNCHER} nor docker is on PATH; install one of them")
-    port = options.port or _free_port(options.host)
+    port = options.port or free_port(options.host)
     command = build_command(
         plan,
         host=options.host,
@@ -155,7 +152,8 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
+    """A port nothing listens on now, on `host`'s interface."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))

@@ -120,3 +120,11 @@ def detect_gpus(runner: Runner = _run_nvidia_smi) -> tuple[Gpu, ...]:
     if shutil.which(NVIDIA_SMI_QUERY[0]) is None:
         return ()
     return parse_nvidia_smi(runner(NVIDIA_SMI_QUERY))
+
+
+def gpus_to_plan_for(spec: str | None) -> tuple[tuple[Gpu, ...], str]:
+    """The GPUs a plan is made for, and where they came from: `--gpus SPEC` when given,
+    else this machine's."""
+    if spec is not None:
+        return parse_gpus_override(spec), f"--gpus {spec} (planned)"
+    return detect_gpus(), "detected by nvidia-smi"

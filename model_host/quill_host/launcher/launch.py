@@ -20,11 +20,11 @@ from pathlib import Path
 from types import FrameType
 
 from quill_host.announce import announce, base_url, withdraw
-from quill_host.launcher.cli import add_tgi_arguments, run_tgi
+from quill_host.launcher.cli import add_tgi_arguments, free_port, run_tgi
 from quill_host.launcher.command import LaunchCommand, hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B, KNOWN_MODELS, facts_for
 from quill_host.launcher.flags import PlanError
-from quill_host.launcher.gpus import GpuError, detect_gpus, parse_gpus_override, summarize
+from quill_host.launcher.gpus import GpuError, gpus_to_plan_for, summarize
 from quill_host.launcher.supervisor import Supervisor, SupervisorConfig
 from quill_host.launcher.vllm_command import (
     ROUTER,
@@ -53,7 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         "--model", default=IQUEST_CODER_40B.model_id, help=f"one of: {', '.join(KNOWN_MODELS)}"
     )
     parser.add_argument("--host", default="127.0.0.1", help="where Quill connects")
-    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="where Quill connects (0: a free port); with --replicas the router's, the "
+        "replicas taking the ports after it",
+    )
     parser.add_argument(
         "--replicas",
         type=int,
@@ -76,15 +82,12 @@ def _run_vllm(args: argparse.Namespace) -> int:
     if args.replicas < 1:
         return _fail("--replicas must be at least 1")
     try:
-        if args.gpus is not None:
-            gpus, source = parse_gpus_override(args.gpus), f"--gpus {args.gpus} (planned)"
-        else:
-            gpus, source = detect_gpus(), "detected by nvidia-smi"
+        gpus, source = gpus_to_plan_for(args.gpus)
         if gpus and len(gpus) < args.replicas:
             raise PlanError(f"{args.replicas} replicas need a GPU each; there are {len(gpus)}")
         # Each replica is planned for its share of the GPUs.
         plan = plan_vllm(facts, gpus[: len(gpus) // args.replicas], args.quantize_checkpoint)
-        port = args.port or 8000
+        port = args.port or free_port(args.host)
         first_replica_port = port + 1 if args.replicas > 1 else port
         replicas = replicas_for(plan, args.replicas, len(gpus), first_replica_port)
     except (GpuError, PlanError, ValueError) as error:

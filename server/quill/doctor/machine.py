@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
+from quill_host.assembly import installed_version
 from quill_host.hardware import physical_cores, usable_cpus
 
 _MEMINFO = Path("/proc/meminfo")
@@ -36,7 +36,7 @@ class Machine:
 
 def inspect_machine() -> Machine:
     total, available = _memory()
-    version = _installed("llama-cpp-python")
+    version = installed_version("llama-cpp-python")
     return Machine(
         physical_cores=physical_cores(),
         logical_cpus=len(usable_cpus()),
@@ -73,10 +73,3 @@ def _offload() -> str:
     from quill_host.engines.llamacpp import gpu_backend
 
     return gpu_backend()
-
-
-def _installed(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
