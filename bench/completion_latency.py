@@ -22,7 +22,7 @@ from pygls.lsp.client import LanguageClient
 from running_host import running_host
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "server" / "quill" / "postprocess.py"  # a real file of some length
+SOURCE = ROOT / "server" / "quill" / "completion" / "postprocess.py"  # a real file of some length
 URI = "file:///bench/postprocess.py"
 
 

@@ -9,7 +9,7 @@ say different things:
               cursor (code written first, the import after): what is left when the import
               block does not already name what comes next
 
-Each case is turned into a prompt by ``quill.prompt_builder.build_prompt`` with the
+Each case is turned into a prompt by ``quill.completion.prompt.build_prompt`` with the
 prefix-only template of the packaged model, at each budget, two ways:
 
   context      the workspace index over a copy of the set's package folder (the
@@ -51,14 +51,15 @@ from pathlib import Path
 from make_recall_cases import CASE_SETS, CaseSet, RecallCase, cursor_text, describe, load_cases
 from quill.backends.base import ServerInfo
 from quill.backends.tgi import TgiClient
+from quill.backends.tokens import TokenCounter
+from quill.completion.prompt import build_prompt
+from quill.completion.templates import TEMPLATES, Prompt, anchored_window_start
 from quill.context.candidates import ContextPiece, Window, rank_candidates
+from quill.context.prompt_context import PromptContext
 from quill.context.snippets import Buffer
-from quill.context.tokens import TokenCounter
+from quill.context.workspace import WorkspaceContext
 from quill.cursor import Cursor
-from quill.prompt_builder import PromptContext, build_prompt
-from quill.prompts import TEMPLATES, Prompt, anchored_window_start
 from quill.settings import Settings
-from quill.workspace_context import WorkspaceContext
 from recall_sources import SourceTree
 from running_host import running_host
 

@@ -46,8 +46,8 @@ from bench_stats import markdown_table, median, percentile, verdict
 from quill.context import languages
 from quill.context.index import WorkspaceIndex
 from quill.context.store import SymbolStore
+from quill.context.workspace import ProcessScanWorker
 from quill.context.workspace_files import source_files
-from quill.workspace_context import ProcessScanWorker
 from sample_tree import DEFAULT_FILES, SampleTree, copy_tree, torch_source
 
 CTAGS = "/usr/bin/ctags"

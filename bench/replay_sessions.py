@@ -79,7 +79,8 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 # Where a prompt first changed (see ``note_change``): in a context piece of the file being
 # edited, in a piece of another file, in the file window, or only in the text just typed.
 _PARTS = ("piece of this file", "piece of another file", "window", "typed")
-_PIECE_HEADER = re.compile(r"^# (\S+):\d+-\d+$", re.M)  # what quill.prompts puts above a piece
+# What quill.context.quoting puts above a piece.
+_PIECE_HEADER = re.compile(r"^# (\S+):\d+-\d+$", re.M)
 
 
 @dataclass(frozen=True)

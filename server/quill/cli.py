@@ -19,9 +19,9 @@ from quill.cursor import Cursor
 from quill.documents import Document, PositionEncoding, PositionOutOfRange
 
 if TYPE_CHECKING:
+    from quill.completion.service import CompletionService
     from quill.context.candidates import ContextPiece
-    from quill.service import CompletionService
-    from quill.workspace_context import WorkspaceContext
+    from quill.context.workspace import WorkspaceContext
 
 UTF32 = PositionEncoding.UTF32
 
@@ -187,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _complete(args: argparse.Namespace) -> int:
-    from quill.service import CompletionService
+    from quill.completion.service import CompletionService
 
     loaded = _load(args)
     if isinstance(loaded, int):
@@ -238,10 +238,10 @@ async def _complete(args: argparse.Namespace) -> int:
 
 async def _prompt(args: argparse.Namespace) -> int:
     """The prompt for a place in a file, built exactly as a completion builds it."""
+    from quill.backends.embedded_host import HostStartError
     from quill.backends.errors import ModelServerError
-    from quill.embedded_host import HostStartError
-    from quill.pipeline import prompt_for
-    from quill.service import CompletionService
+    from quill.completion.pipeline import prompt_for
+    from quill.completion.service import CompletionService
 
     loaded = _load(args)
     if isinstance(loaded, int):
@@ -338,8 +338,8 @@ def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:
 
 def _refusal(cursor: Cursor, service: CompletionService) -> int | None:
     """Exit status 1, after saying why, for a place whose code is never sent to a model
-    (the gate every completion passes; see ``quill.file_window``)."""
-    from quill.file_window import shared_window
+    (the gate every completion passes; see ``quill.completion.file_window``)."""
+    from quill.completion.file_window import shared_window
     from quill.redaction import NotShared
 
     settings = service.settings
@@ -363,7 +363,7 @@ def _configure(service: CompletionService, options: dict[str, object]) -> bool:
 def _workspace(args: argparse.Namespace, path: str) -> WorkspaceContext:
     """The workspace the file belongs to: ``--workspace``, else its git repository,
     else its folder. Only that folder is ever read."""
-    from quill.workspace_context import WorkspaceContext
+    from quill.context.workspace import WorkspaceContext
 
     folder: Path | None = args.workspace
     if folder is None:

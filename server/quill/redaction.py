@@ -8,7 +8,7 @@ Patterns err on the side of redacting: a lost ``password = "..."`` value costs a
 nothing.
 
 This module is the one gate: a completion's file window is cut by
-``quill.file_window.shared_window`` through :func:`redact_around`, and model calls for
+``quill.completion.file_window.shared_window`` through :func:`redact_around`, and model calls for
 actions, explanations and hovers pass :func:`check_shareable`.
 """
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quill.action_context import definitions_for_region, with_definitions
-from quill.action_prompts import BasePrompter, InstructPrompter
+from quill.actions.context import definitions_for_region, with_definitions
+from quill.actions.prompts import BasePrompter, InstructPrompter
+from quill.backends.tokens import TokenCounter
 from quill.context.candidates import ContextSources
 from quill.context.index import WorkspaceIndex
-from quill.context.tokens import TokenCounter
-from quill.prompt_builder import PromptContext
+from quill.context.prompt_context import PromptContext
 
 HELPERS = '''def clamp(value: float, low: float, high: float) -> float:
     """Limit value to [low, high]."""

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from quill.backends.base import ServerInfo
+from quill.backends.tokens import TokenCounter
+from quill.completion.prompt import build_prompt
+from quill.completion.templates import TEMPLATES
 from quill.context.candidates import ContextSources
 from quill.context.index import WorkspaceIndex
+from quill.context.prompt_context import PromptContext
 from quill.context.recent_edits import RecentEdits
 from quill.context.snippets import Buffer
-from quill.context.tokens import TokenCounter
 from quill.cursor import Cursor
-from quill.prompt_builder import PromptContext, build_prompt
-from quill.prompts import TEMPLATES
 from quill.settings import Settings
 
 INFO = ServerInfo("gemma-3-270m", max_input_tokens=32_767, max_total_tokens=32_768)
@@ -196,7 +197,7 @@ async def test_recent_edits_and_similar_buffers_are_offered(tmp_path: Path) -> N
 async def test_buffers_that_are_secret_never_feed_a_prompt(
     tmp_path: Path, secret_name: str
 ) -> None:
-    from quill.workspace_context import WorkspaceContext
+    from quill.context.workspace import WorkspaceContext
 
     secret = tmp_path / secret_name
     secret_text = (

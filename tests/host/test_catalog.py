@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quill.prompts import template_for
+from quill.completion.templates import template_for
 from quill_host.catalog import (
     CATALOG,
     GEMMA3_270M,

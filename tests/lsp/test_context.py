@@ -17,7 +17,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from quill.service import CONTEXT_REFRESH_PAUSE_S
+from quill.completion.service import CONTEXT_REFRESH_PAUSE_S
 from tests.conftest import StartClient, inline_params, open_document
 from tests.fake_tgi import FakeTgi, serve_fake_tgi
 

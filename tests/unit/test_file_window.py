@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from quill.completion.file_window import shared_window
 from quill.cursor import Cursor
-from quill.file_window import shared_window
 from quill.redaction import REDACTED, NotShared, redact
 from tests.unit.test_redaction import AWS_KEY, GITHUB, PASSWORD, PLANTED, PRIVATE_KEY
 

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from quill import completion_syntax, syntax
-from quill.cursor import Cursor
-from quill.pipeline import lines_end
-from quill.postprocess import (
+from quill.backends.answers import lines_end
+from quill.completion import syntax as completion_syntax
+from quill.completion.postprocess import (
     Extent,
     balance_brackets,
     choose_extent,
@@ -14,6 +13,8 @@ from quill.postprocess import (
     postprocess,
     stop_sequences,
 )
+from quill.context import syntax
+from quill.cursor import Cursor
 
 _PATHS = {"python": "t.py", "javascript": "t.js", "typescript": "t.ts", "rust": "t.rs"}
 _PATHS |= {"typescriptreact": "t.tsx", "plaintext": "t.txt"}

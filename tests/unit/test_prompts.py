@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 from quill.backends.base import FillInMiddle
+from quill.completion.templates import (
+    TEMPLATES,
+    PromptParts,
+    anchored_window_start,
+    lay_out,
+    template_for,
+)
 from quill.context.candidates import ContextPiece
-from quill.prompts import TEMPLATES, PromptParts, anchored_window_start, lay_out, template_for
 
 
 def test_the_window_start_does_not_move_while_typing() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from quill.completion.service import StatusState
 from quill.lsp.features.status import METHOD, StatusNotifier, status_params
-from quill.service import StatusState
 
 
 def test_params_leave_out_a_missing_message() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache
 from quill.cursor import Cursor
-from quill.suggestion_cache import MadeSuggestion, SuggestionCache
 
 BEFORE = "def area(r):\n    "
 AFTER = "\n\nprint(area(2))\n"

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quill import syntax
-from quill.context import languages
+from quill.context import languages, syntax
 from quill.context.symbols import FileSymbols, Import, Symbol, extract_symbols
 
 

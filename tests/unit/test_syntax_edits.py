@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quill import actions, syntax
-from quill.action_prompts import (
+from quill.actions import listing as actions
+from quill.actions.prompts import (
     BasePrompter,
     InstructPrompter,
     ModelCall,
@@ -18,6 +18,7 @@ from quill.action_prompts import (
     prompter_for,
     reindent,
 )
+from quill.context import syntax
 from quill.edits import apply_replacements, minimal_replacements
 
 SOURCE = '''class Shape:

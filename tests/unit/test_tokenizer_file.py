@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quill.context.tokenizer_file import (
+from quill.backends.tokenizer_file import (
     TokenizerFile,
     TokenizerFileError,
     find_tokenizer_file,

@@ -15,11 +15,11 @@ import json
 import sys
 from typing import TextIO
 
+from quill.backends.embedded_host import HostStartError
 from quill.backends.errors import ModelServerError
 from quill.doctor.advice import Advice, ModelReport, advise
 from quill.doctor.machine import Machine, gib, inspect_machine
 from quill.doctor.timing import RetypedEdit, TimingFailed, time_model
-from quill.embedded_host import HostStartError
 from quill_host.assembly import ensure_assembled
 from quill_host.catalog import CATALOG, DEFAULT_MODEL, CatalogModel, find_model
 from quill_host.errors import ModelDamaged, ModelNotFound

@@ -19,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from quill.backends.endpoint import EndpointProvider
+from quill.completion.pipeline import suggest
 from quill.cursor import Cursor
-from quill.model_endpoint import EndpointProvider
-from quill.pipeline import suggest
 from quill.settings import Settings, settings_from_options
 
 RETYPED_LINES = 4

@@ -9,13 +9,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from quill import __version__
+from quill.completion.service import CompletionService
 from quill.context.snippets import Buffer
+from quill.context.workspace import WorkspaceContext
 from quill.documents import DocumentStore
 from quill.lsp.client_features import ClientFeatures
 from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
-from quill.service import CompletionService
-from quill.workspace_context import WorkspaceContext
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors

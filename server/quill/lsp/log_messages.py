@@ -1,7 +1,7 @@
 """The server's log, sent to the client as ``window/logMessage``.
 
 Editors that start a language server read its stderr, and Neovim writes every stderr chunk
-to ``lsp.log`` as an ERROR line, whatever it says ("INFO quill.service: ..."): a healthy
+to ``lsp.log`` as an ERROR line, whatever it says ("INFO quill.completion.service: ..."): a healthy
 session then looks broken to anyone who opens the log. ``window/logMessage`` carries the
 level instead (Neovim 0.11 logs it at that level; VS Code shows it in the server's output
 channel). So once the client has sent ``initialize`` (the protocol allows log messages from

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 
 from pygls.exceptions import JsonRpcException
 
-from quill.actions import NoUsableEdit
+from quill.actions.listing import NoUsableEdit
+from quill.backends.embedded_host import HostStartError
 from quill.backends.errors import ModelServerError
-from quill.embedded_host import HostStartError
 from quill.lsp.features.progress import progress
 from quill.lsp.language_server import QuillLanguageServer
 from quill.redaction import NotShared

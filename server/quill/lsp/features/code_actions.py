@@ -19,18 +19,18 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
-from quill import actions
-from quill.action_context import definitions_for_region, with_definitions
-from quill.action_prompts import ModelCall
+from quill.actions import listing as actions
+from quill.actions.context import definitions_for_region, with_definitions
+from quill.actions.model_call import prompter_of, run_model_call
+from quill.actions.prompts import ModelCall
+from quill.backends.tokens import TokenCounter
 from quill.context.candidates import ContextPiece
-from quill.context.tokens import TokenCounter
+from quill.context.syntax import language_of
 from quill.documents import Document
 from quill.edits import minimal_replacements
 from quill.lsp.language_server import QuillLanguageServer
 from quill.lsp.model_requests import model_request
 from quill.lsp.snapshot import document_for
-from quill.model_calls import prompter_of, run_model_call
-from quill.syntax import language_of
 
 log = logging.getLogger(__name__)
 

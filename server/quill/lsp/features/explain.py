@@ -15,12 +15,12 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from quill import syntax
-from quill.actions import line_bounds
+from quill.actions.listing import line_bounds
+from quill.actions.model_call import prompter_of, run_model_call
+from quill.context import syntax
 from quill.lsp.language_server import QuillLanguageServer
 from quill.lsp.model_requests import model_request
 from quill.lsp.snapshot import document_for
-from quill.model_calls import prompter_of, run_model_call
 
 _converter = cattrs.Converter()
 

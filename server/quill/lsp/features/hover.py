@@ -20,12 +20,12 @@ import attrs
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from quill import syntax
+from quill.actions.model_call import prompter_of, run_model_call
+from quill.backends.embedded_host import HostStartError
 from quill.backends.errors import ModelServerError
-from quill.embedded_host import HostStartError
+from quill.context import syntax
 from quill.lsp.language_server import QuillLanguageServer
 from quill.lsp.snapshot import cursor_at
-from quill.model_calls import prompter_of, run_model_call
 from quill.redaction import NotShared
 
 log = logging.getLogger(__name__)

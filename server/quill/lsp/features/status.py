@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from quill.service import StatusState
+from quill.completion.service import StatusState
 
 METHOD = "quill/status"
 

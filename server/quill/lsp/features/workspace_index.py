@@ -18,8 +18,8 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from quill.context.languages import SUFFIXES
+from quill.context.workspace import WorkspaceContext
 from quill.gitignore import is_git_ignored
-from quill.workspace_context import WorkspaceContext
 
 if TYPE_CHECKING:  # the protocol imports this module, and the server the protocol
     from quill.lsp.language_server import QuillLanguageServer

@@ -9,17 +9,16 @@ large steps, and always to the start of a line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Literal
 
 import attrs
 
 from quill.backends.base import FillInMiddle
+from quill.backends.model_kind import is_instruct
 from quill.context.candidates import ContextPiece
+from quill.context.quoting import as_comments, as_fenced_block, comment_mark, redacted_text
 from quill.cursor import Cursor
-from quill.redaction import redact
 from quill.settings import PromptFormat
 
 WINDOW_STEP_CHARS = 2000
@@ -106,16 +105,6 @@ _FAMILY_MARKERS: tuple[tuple[str, str], ...] = (
     ("codestral", "codestral"),
     ("iquest-coder", "chat"),
 )
-
-# An instruct (chat) model's id or file name: "…-Instruct", "…-it", "…-chat", also with a
-# quantization after it ("gemma-3-270m-it-Q4_K_M.gguf").
-_INSTRUCT = re.compile(r"instruct|(?:^|[-_./])(?:it|chat)(?:[-_.]|$)")
-
-
-def is_instruct(model_id: str) -> bool:
-    """Whether the model answers chat turns rather than continuing text: such a model gets
-    chat prompts for completions and actions alike, unless its family has FIM (above)."""
-    return _INSTRUCT.search(model_id.lower()) is not None
 
 
 def template_for(
@@ -238,31 +227,21 @@ def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
         head += template.repo_current.format(path=parts.path)
         prefix = template.repo_prefix_head.format(path=parts.path) + prefix
     elif parts.pieces:
-        prefix = f"{context}{_comment_mark(parts.language)} {parts.path}\n{prefix}"
+        prefix = f"{context}{comment_mark(parts.language)} {parts.path}\n{prefix}"
     body = template.layout(order).format(prefix=prefix, suffix=suffix)
     return Prompt(head + body, template.stop, (), parts.pieces, template.name)
 
 
-@lru_cache(maxsize=1024)  # the same pieces come back on every keystroke; redacting costs
 def piece_text(template: Template, language: str, path: str, piece: ContextPiece) -> str:
     """One context piece as the prompt shows it: a file of the repository for families
-    trained on repositories, a fenced block for chat models, and otherwise comments in
-    the file's own language, the way a base model has seen other code quoted."""
-    text = redact(piece.text).rstrip("\n")
-    where = f"{path}:{piece.start_line + 1}-{piece.end_line + 1}"
+    trained on repositories, otherwise quoted as ``quill.context.quoting`` quotes it."""
     if template.chat:
-        return f"{where}\n```{language}\n{text}\n```\n\n"
+        return as_fenced_block(language, path, piece)
     if template.server_fim:
-        return text + "\n"  # the server marks it as a file of the repository
+        return redacted_text(piece) + "\n"  # the server marks it as a file of the repository
     if template.repo_header is not None:
-        return template.repo_file.format(path=path, text=text)
-    mark = _comment_mark(language)
-    lines = [f"{mark} {where}", *(f"{mark} {line}".rstrip() for line in text.split("\n"))]
-    return "\n".join(lines) + "\n"
-
-
-def _comment_mark(language: str) -> str:
-    return "#" if language in ("python", "ruby", "shellscript", "perl", "r") else "//"
+        return template.repo_file.format(path=path, text=redacted_text(piece))
+    return as_comments(language, path, piece)
 
 
 _CHAT_SYSTEM = (

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import attrs
 
+from quill.completion.templates import anchored_window_start, suffix_window
 from quill.cursor import Cursor
-from quill.prompts import anchored_window_start, suffix_window
 from quill.redaction import NotShared, is_private_path, redact_around
 
 

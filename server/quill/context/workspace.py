@@ -22,13 +22,13 @@ from quill.context.index import (
     parse_sources,
 )
 from quill.context.languages import language_of
+from quill.context.prompt_context import PromptContext
 from quill.context.recent_edits import RecentEdits
 from quill.context.snippets import Buffer, SnippetFinder
 from quill.context.store import SymbolStore
 from quill.context.symbols import FileSymbols
 from quill.context.workspace_files import SourceFile
 from quill.paths import cache_dir
-from quill.prompt_builder import PromptContext
 from quill.redaction import is_private_path
 
 log = logging.getLogger(__name__)

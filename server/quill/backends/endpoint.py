@@ -6,9 +6,9 @@ import asyncio
 
 from quill.backends.base import ServerInfo
 from quill.backends.detect import Backend, connect
-from quill.context.tokenizer_file import TokenizerFile, load_tokenizer_file
-from quill.context.tokens import TokenCounter
-from quill.embedded_host import DEFAULT_MODEL, EmbeddedHost
+from quill.backends.embedded_host import DEFAULT_MODEL, EmbeddedHost
+from quill.backends.tokenizer_file import TokenizerFile, load_tokenizer_file
+from quill.backends.tokens import TokenCounter
 from quill.settings import Settings
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import attrs
 
-from quill.action_prompts import ModelCall
+from quill.actions.prompts import ModelCall
+from quill.backends.tokens import TokenCounter
 from quill.context.candidates import ContextPiece, Window, rank_candidates
-from quill.context.tokens import TokenCounter
+from quill.context.prompt_context import PromptContext
+from quill.context.quoting import PathNames, as_comments, as_fenced_block
 from quill.cursor import Cursor
-from quill.prompt_builder import PathNames, PromptContext
-from quill.prompts import TEMPLATES, piece_text
 
 ACTION_CONTEXT_TOKENS = 512
 _MAX_PIECES = 4
@@ -40,9 +40,7 @@ async def definitions_for_region(
     for piece in rank_candidates(cursor, window, context.sources):
         if piece.kind != "definition" or len(pieces) >= _MAX_PIECES:
             continue
-        tokens = await counter.count(
-            piece_text(TEMPLATES["prefix"], language, names.name(piece.path), piece)
-        )
+        tokens = await counter.count(as_comments(language, names.name(piece.path), piece))
         if used + tokens <= ACTION_CONTEXT_TOKENS:
             pieces.append(piece)
             used += tokens
@@ -57,13 +55,11 @@ def with_definitions(
         return call
     names = PathNames(context.folders, path)
     if call.messages:
-        template = TEMPLATES["chat"]
-        block = "".join(piece_text(template, language, names.name(p.path), p) for p in pieces)
+        block = "".join(as_fenced_block(language, names.name(p.path), p) for p in pieces)
         intro = f"Definitions from the repository that this code uses:\n\n{block}"
         messages = list(call.messages)
         role, content = messages[-1]
         messages[-1] = (role, intro + content)
         return attrs.evolve(call, messages=tuple(messages))
-    template = TEMPLATES["prefix"]
-    block = "".join(piece_text(template, language, names.name(p.path), p) for p in pieces)
+    block = "".join(as_comments(language, names.name(p.path), p) for p in pieces)
     return attrs.evolve(call, prompt=block + call.prompt)

@@ -1,6 +1,6 @@
 """What the code around the cursor says about a completion: syntax facts for post-processing.
 
-Two kinds of facts. From tree-sitter (through :mod:`quill.syntax`): whether the cursor is
+Two kinds of facts. From tree-sitter (through :mod:`quill.context.syntax`): whether the cursor is
 in a string or comment, whether it follows an operator, whether a ``:`` ends a block
 header, and how many parse errors a text has. From a lexical scan of one line: which
 brackets are open, skipping strings and comments. The scan is for the suggestion itself,
@@ -21,7 +21,7 @@ from functools import lru_cache
 import attrs
 import tree_sitter
 
-from quill import syntax
+from quill.context import syntax
 from quill.cursor import Cursor
 
 # Parsing Python takes about 0.13 ms per KB (a 200 KB, 5,000-line file: ~26 ms), and a
@@ -88,7 +88,7 @@ class Region:
 
     text: str
     offset: int  # the cursor's index in ``text``
-    language: str  # a grammar name of :mod:`quill.syntax`
+    language: str  # a grammar name of :mod:`quill.context.syntax`
 
     @property
     def tree(self) -> syntax.Tree:
@@ -97,6 +97,11 @@ class Region:
     @property
     def cursor_byte(self) -> int:
         return self.tree.byte(self.offset)
+
+
+def grammar_of(cursor: Cursor) -> str | None:
+    """The grammar name for the cursor's document, ``None`` where none is installed."""
+    return syntax.language_of(cursor.language_id, cursor.path)
 
 
 def region_at(cursor: Cursor) -> Region | None:
@@ -110,7 +115,7 @@ def region_at(cursor: Cursor) -> Region | None:
     multi-line string would read it inside out: the start is chosen to make that
     unlikely, not impossible.
     """
-    language = syntax.language_of(cursor.language_id, cursor.path)
+    language = grammar_of(cursor)
     if language is None:
         return None
     text, offset = cursor.text, cursor.offset

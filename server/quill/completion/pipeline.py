@@ -10,27 +10,23 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 
 import attrs
 
-from quill.action_prompts import InstructPrompter
+from quill.backends.answers import MAX_STOP_SEQUENCES, fenced_code, generate_lines
 from quill.backends.base import GenerationOptions, ModelServer, session_key
+from quill.backends.endpoint import ModelEndpoint
+from quill.completion.postprocess import Extent, choose_extent, postprocess, stop_sequences
+from quill.completion.prompt import build_prompt
+from quill.completion.templates import Prompt, template_for
+from quill.context.prompt_context import PromptContext
 from quill.cursor import Cursor
-from quill.model_endpoint import ModelEndpoint
-from quill.postprocess import Extent, choose_extent, postprocess, stop_sequences
-from quill.prompt_builder import PromptContext, build_prompt
-from quill.prompts import Prompt, template_for
 from quill.redaction import NotShared
 from quill.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# TGI's default ``max_stop_sequences``; more would be refused with a 422.
-MAX_STOP_SEQUENCES = 4
 
 
 @attrs.frozen
@@ -93,7 +89,7 @@ async def prompt_for(
 ) -> Prompt:
     """The prompt for ``cursor`` in the format the model server's model wants. Raises
     ``NotShared`` for a private file or a cursor inside a credential (see
-    ``quill.file_window``).
+    ``quill.completion.file_window``).
 
     A suggestion holds the document's context as it was (a changed context costs the
     whole file window's prefill, seconds on a CPU, while the user waits); a warm-up then
@@ -135,67 +131,6 @@ def model_stream(
     return client.generate_stream(prompt.text, options)
 
 
-async def generate_lines(
-    stream: AsyncGenerator[str, None],
-    stops: tuple[str, ...],
-    budget_s: float,
-    cut_line: bool = False,
-) -> str:
-    """The streamed answer, ended by a stop sequence or by the time budget: once
-    ``budget_s`` is spent (counted from the request, prefill included), the answer is
-    the complete lines generated so far and the stream is closed, so the model stops.
-
-    A block is not paid for up front: its first lines arrive within the budget, and the
-    rest comes with the next suggestion. Its first line is always finished, as the start
-    of a statement is rarely a suggestion. With ``cut_line`` (the rest of a line, typed
-    into), a line still being written is cut after its last finished item instead: a
-    long line (a list, a call with many arguments) would otherwise hold the suggestion
-    for a second, and its rest comes with the next suggestion too.
-    """
-    text = ""
-    started = time.perf_counter()
-    async with aclosing(stream) as tokens:
-        async for token in tokens:
-            text += token
-            if any(stop in text for stop in stops):
-                break
-            if time.perf_counter() - started >= budget_s and (end := lines_end(text, cut_line)):
-                return text[:end]
-    return text
-
-
-PARTIAL_LINE_MIN_CHARS = 8
-"""The least a first line cut at the budget shows: less is not worth a glance."""
-
-# The end of a finished item: a separator or a closer, with the space after it.
-_ITEM_END = re.compile(r"[,;)\]}]\s*")
-
-
-def lines_end(text: str, cut_line: bool = False) -> int:
-    """Where the answer can end at the budget: after its complete lines, or with
-    ``cut_line`` while none is complete, after the line's last finished item outside a
-    string (0: not yet)."""
-    end = text.rfind("\n")
-    if end > 0 and text[:end].strip():
-        return end
-    if end != -1 or not cut_line:
-        return 0
-    ends = [match.end() for match in _ITEM_END.finditer(text)]
-    cut = ends[-1] if ends else 0
-    head = text[:cut]
-    if len(head.strip()) < PARTIAL_LINE_MIN_CHARS or head.count('"') % 2 or head.count("'") % 2:
-        return 0
-    return cut
-
-
-async def generate_until_stop(
-    client: ModelServer, prompt: str, options: GenerationOptions, stops: tuple[str, ...]
-) -> str:
-    """The streamed answer, closed as soon as a stop sequence shows: servers that ignore
-    some stops (or get only the first four) must not keep generating for nothing."""
-    return await generate_lines(client.generate_stream(prompt, options), stops, math.inf)
-
-
 async def chat_completion(
     endpoint: ModelEndpoint, prompt: Prompt, cursor: Cursor, settings: Settings
 ) -> str:
@@ -205,7 +140,7 @@ async def chat_completion(
     options = GenerationOptions(
         settings.max_new_tokens, settings.temperature, session=session_key(cursor.path)
     )
-    code = InstructPrompter().extract_code(await endpoint.client.chat(messages, options))
+    code = fenced_code(await endpoint.client.chat(messages, options))
     typed = cursor.line_prefix.lstrip()
     if typed and code.lstrip().startswith(typed):
         code = code.lstrip()[len(typed) :]

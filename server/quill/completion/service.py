@@ -21,17 +21,17 @@ from typing import Literal
 import attrs
 
 from quill.backends.base import ServerInfo
+from quill.backends.embedded_host import HostStartError
+from quill.backends.endpoint import EndpointProvider, ModelEndpoint
 from quill.backends.errors import FailureKind, ModelServerError
+from quill.completion.pipeline import Suggestion, suggest, warm
+from quill.completion.postprocess import Extent, choose_extent
+from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache
+from quill.completion.templates import Prompt
+from quill.context.prompt_context import PromptContext
 from quill.cursor import Cursor
-from quill.embedded_host import HostStartError
-from quill.model_endpoint import EndpointProvider, ModelEndpoint
-from quill.pipeline import Suggestion, suggest, warm
-from quill.postprocess import Extent, choose_extent
-from quill.prompt_builder import PromptContext
-from quill.prompts import Prompt
 from quill.redaction import NotShared
 from quill.settings import Settings, camel_case
-from quill.suggestion_cache import MadeSuggestion, SuggestionCache
 
 log = logging.getLogger(__name__)
 

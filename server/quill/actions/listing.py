@@ -12,8 +12,8 @@ from pathlib import Path
 
 import attrs
 
-from quill import syntax
-from quill.action_prompts import ModelCall, Prompter, docstring_text, reindent
+from quill.actions.prompts import ModelCall, Prompter, docstring_text, reindent
+from quill.context import syntax
 
 ModelCaller = Callable[[ModelCall], Awaitable[str]]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import time
 
-from quill.action_prompts import ModelCall, Prompter, prompter_for
+from quill.actions.prompts import ModelCall, Prompter, prompter_for
+from quill.backends.answers import MAX_STOP_SEQUENCES, generate_until_stop
 from quill.backends.base import GenerationOptions, session_key
-from quill.model_endpoint import ModelEndpoint
-from quill.pipeline import MAX_STOP_SEQUENCES, generate_until_stop
+from quill.backends.endpoint import ModelEndpoint
 from quill.redaction import check_shareable
 
 log = logging.getLogger(__name__)

@@ -8,16 +8,15 @@ messages asking for one fenced code block, which is parsed out of the answer.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from typing import Protocol
 
 import attrs
 
-from quill.prompts import is_instruct
+from quill.backends.answers import fenced_code
+from quill.backends.model_kind import is_instruct
 
 FENCE = "```"
-_FENCED = re.compile(r"```[\w+-]*[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
 @attrs.frozen
@@ -127,8 +126,7 @@ class InstructPrompter:
         return ModelCall(messages=(("user", content),), max_new_tokens=64 if one_sentence else 400)
 
     def extract_code(self, answer: str) -> str:
-        match = _FENCED.search(answer)
-        return match.group(1) if match else answer
+        return fenced_code(answer)
 
 
 def prompter_for(model_id: str) -> Prompter:

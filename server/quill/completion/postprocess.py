@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from quill import completion_syntax, syntax
-from quill.completion_syntax import BracketScanner
+from quill.completion import syntax
+from quill.completion.syntax import BracketScanner
 from quill.cursor import Cursor
 
 _CLOSERS = frozenset(")]}>\"'`;,: \t")
@@ -66,18 +66,18 @@ def _line_by_syntax(cursor: Cursor) -> bool:
     BLOCK: in a string or comment (prose, where ``{`` or ``:`` open nothing), after an
     operator on an earlier line (``x = a +`` then a blank line), or after a ``:`` that asks
     for a value rather than opening a block (``{"a":``, ``lambda x:``)."""
-    region = completion_syntax.region_at(cursor)
+    region = syntax.region_at(cursor)
     if region is None:
         return False
-    lexicon = completion_syntax.lexicon_for(region.language)
+    lexicon = syntax.lexicon_for(region.language)
     if (
-        completion_syntax.ends_in_string_or_comment(cursor.line_prefix, lexicon)
-        or completion_syntax.in_string_or_comment(region)
-        or completion_syntax.follows_operator(region)
+        syntax.ends_in_string_or_comment(cursor.line_prefix, lexicon)
+        or syntax.in_string_or_comment(region)
+        or syntax.follows_operator(region)
     ):
         return True
     prefix = cursor.line_prefix
-    return prefix.rstrip().endswith(":") and not completion_syntax.colon_opens_block(region, prefix)
+    return prefix.rstrip().endswith(":") and not syntax.colon_opens_block(region, prefix)
 
 
 def stop_sequences(extent: Extent) -> tuple[str, ...]:
@@ -213,9 +213,9 @@ def balance_brackets(text: str, cursor: Cursor, extent: Extent) -> str:
     the suggestion is kept as it is: no closers are made up. Brackets in strings and
     comments do not count; if the cursor is in one, nothing is cut.
     """
-    region = completion_syntax.region_at(cursor)
+    region = syntax.region_at(cursor)
     scan = _scan_brackets(text, cursor)
-    if scan is None or (region is not None and completion_syntax.in_string_or_comment(region)):
+    if scan is None or (region is not None and syntax.in_string_or_comment(region)):
         return text
     stray, opened = scan
     if stray is not None:
@@ -230,24 +230,23 @@ def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[st
     """Where the suggestion has its first stray closer (or ``None``), and the brackets it
     opens and leaves open (outermost first, with their index); ``None`` if the cursor's
     line ends in a string or comment, where brackets are prose."""
-    language = syntax.language_of(cursor.language_id, cursor.path)
-    lexicon = completion_syntax.lexicon_for(language)
+    lexicon = syntax.lexicon_for(syntax.grammar_of(cursor))
     scanner = BracketScanner(lexicon)
     stack: list[tuple[str, int | None]] = []  # (opener, index in text, or None: before)
     for _, bracket in scanner.brackets(cursor.line_prefix):
-        if completion_syntax.is_opener(bracket):
+        if syntax.is_opener(bracket):
             stack.append((bracket, None))
-        elif stack and stack[-1][0] == completion_syntax.matching_opener(bracket):
+        elif stack and stack[-1][0] == syntax.matching_opener(bracket):
             stack.pop()
     if scanner.in_literal:
         return None
-    for closer in completion_syntax.unmatched_closers(cursor.line_suffix, lexicon):
-        if stack and stack[-1][0] == completion_syntax.matching_opener(closer):
+    for closer in syntax.unmatched_closers(cursor.line_suffix, lexicon):
+        if stack and stack[-1][0] == syntax.matching_opener(closer):
             stack.pop()
     for index, bracket in scanner.brackets(text):
-        if completion_syntax.is_opener(bracket):
+        if syntax.is_opener(bracket):
             stack.append((bracket, index))
-        elif stack and stack[-1][0] == completion_syntax.matching_opener(bracket):
+        elif stack and stack[-1][0] == syntax.matching_opener(bracket):
             stack.pop()
         else:
             return index, []
@@ -268,19 +267,19 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
     the token budget is a start too), and :func:`balance_brackets` has ruled on them.
     If even the first line adds errors, there is no suggestion (``""``). Each trial
     parses the cursor's region (the document, or a window of a huge one: see
-    :func:`completion_syntax.region_at`); a language without a grammar is not checked.
+    :func:`syntax.region_at`); a language without a grammar is not checked.
     """
-    region = completion_syntax.region_at(cursor)
+    region = syntax.region_at(cursor)
     if region is None or not text.strip():
         return text
-    before = completion_syntax.error_count(region)
+    before = syntax.error_count(region)
     lines = text.split("\n")
     for count in range(len(lines), 0, -1):
         candidate = text if count == len(lines) else "\n".join(lines[:count]).rstrip()
         if not candidate.strip():
             continue
         trial = candidate + _closers_left_open(candidate, cursor)
-        if completion_syntax.error_count_with(region, trial) <= before:
+        if syntax.error_count_with(region, trial) <= before:
             return candidate
     return ""
 
@@ -289,4 +288,4 @@ def _closers_left_open(text: str, cursor: Cursor) -> str:
     scan = _scan_brackets(text, cursor)
     if scan is None or scan[0] is not None:
         return ""
-    return "".join(completion_syntax.matching_closer(bracket) for bracket, _ in reversed(scan[1]))
+    return "".join(syntax.matching_closer(bracket) for bracket, _ in reversed(scan[1]))

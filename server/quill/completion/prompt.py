@@ -1,6 +1,6 @@
 """The prompt for a cursor: context and file window, fitted to a budget of real tokens.
 
-The file's own text comes only from ``quill.file_window.shared_window``, already
+The file's own text comes only from ``quill.completion.file_window.shared_window``, already
 redacted, so every count sent to the server's ``/tokenize`` is of text that may leave
 the process; the cursor's full buffer is read only to rank context, which stays here.
 
@@ -8,25 +8,32 @@ The budget is the smaller of the ``promptTokens`` setting and what the server ac
 (``max_input_tokens``, and ``max_total_tokens`` less the tokens to generate). The
 context takes at most half of it; the text after the cursor at most a fifth; the text
 before the cursor the rest. The window's start stays anchored in steps (see
-``quill.prompts``), so fitting it moves the start only by whole steps, and it is counted
-in step-aligned chunks: each chunk but the one being typed in is counted once, ever.
+``quill.completion.templates``), so fitting it moves the start only by whole steps, and it
+is counted in step-aligned chunks: each chunk but the one being typed in is counted once,
+ever.
 """
 
 from __future__ import annotations
 
-import posixpath
 from itertools import pairwise
-from pathlib import PurePath
 
 import attrs
 
 from quill.backends.base import ServerInfo
-from quill.context.candidates import ContextPiece, ContextSources, Window, rank_candidates
-from quill.context.selection import StickySelection
-from quill.context.tokens import TokenCounter
+from quill.backends.tokens import TokenCounter
+from quill.completion.file_window import shared_window
+from quill.completion.templates import (
+    WINDOW_STEP_CHARS,
+    Prompt,
+    PromptParts,
+    Template,
+    lay_out,
+    piece_text,
+)
+from quill.context.candidates import ContextPiece, Window, rank_candidates
+from quill.context.prompt_context import PromptContext
+from quill.context.quoting import PathNames
 from quill.cursor import Cursor
-from quill.file_window import shared_window
-from quill.prompts import WINDOW_STEP_CHARS, Prompt, PromptParts, Template, lay_out, piece_text
 from quill.settings import Settings
 
 # Tokens kept free for what the template adds (FIM tokens, the file's path, a chat
@@ -35,18 +42,6 @@ _RESERVE_TOKENS = 32
 _CHAT_RESERVE_TOKENS = 128
 _SUFFIX_SHARE = 5  # the suffix takes at most a fifth of the budget
 _CONTEXT_SHARE = 2  # the context at most a half
-
-
-@attrs.frozen
-class PromptContext:
-    """What the prompt may draw on beyond the current file."""
-
-    sources: ContextSources
-    selection: StickySelection = attrs.field(factory=StickySelection)
-    folders: tuple[str, ...] = ()  # the workspace folders, for the paths prompts show
-    # Per document: the anchored window start (in the buffer) and how far into that window
-    # the prompt last started, which later prompts never start before (see _fit_prefix).
-    window_starts: dict[str, tuple[int, int]] = attrs.field(factory=dict)
 
 
 def prompt_budget(settings: Settings, info: ServerInfo) -> int:
@@ -178,17 +173,3 @@ def _window_lines(cursor: Cursor, start: int, suffix: str) -> Window:
     first = cursor.text.count("\n", 0, start)
     line = first + cursor.text.count("\n", start, cursor.offset)
     return Window(first, line + suffix.count("\n"), line)
-
-
-class PathNames:
-    """Paths as prompts show them: relative to their workspace folder."""
-
-    def __init__(self, folders: tuple[str, ...], current: str) -> None:
-        self._folders = [folder.rstrip("/") + "/" for folder in folders]
-        self.repo = PurePath(folders[0]).name if folders else PurePath(current).parent.name
-
-    def name(self, path: str) -> str:
-        for folder in self._folders:
-            if path.startswith(folder):
-                return path[len(folder) :]
-        return posixpath.basename(path)
