@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from quill.actions import listing as actions
+from quill.actions import resolve
 from quill.actions.prompts import (
     BasePrompter,
     InstructPrompter,
@@ -113,7 +114,7 @@ def test_prompter_is_chosen_from_the_model_id() -> None:
     assert InstructPrompter().extract_code(answer) == "def f():\n    return 1\n"
 
 
-def _fake_model(answer: str) -> actions.ModelCaller:
+def _fake_model(answer: str) -> resolve.ModelCaller:
     async def call(model_call: ModelCall) -> str:
         return answer
 
@@ -132,9 +133,9 @@ def test_listing_actions_needs_no_model_and_is_fast() -> None:
 def test_an_answer_that_does_not_parse_is_refused() -> None:
     spec = actions.list_actions(SOURCE, "python", 0, len(SOURCE.split("\n\n\n")[0]), [])[-1]
     spec = actions.ActionSpec("refactor", "t", spec.start, spec.end, instruction="simplified")
-    with pytest.raises(actions.NoUsableEdit, match="parse"):
+    with pytest.raises(resolve.NoUsableEdit, match="parse"):
         asyncio.run(
-            actions.resolve(
+            resolve.resolve(
                 spec, "/p/s.py", SOURCE, "python", _fake_model("def (:\n"), BasePrompter()
             )
         )
@@ -148,7 +149,7 @@ def test_a_base_docstring_is_inserted_after_the_signature() -> None:
         if s.kind == "docstring"
     ]
     edit = asyncio.run(
-        actions.resolve(
+        resolve.resolve(
             spec, "/p/s.py", SOURCE, "python", _fake_model(" The area."), BasePrompter()
         )
     )
@@ -164,7 +165,7 @@ def test_tests_are_cut_to_the_longest_prefix_that_parses(tmp_path: Path) -> None
     [spec] = [s for s in actions.list_actions(text, "python", 5, 5, []) if s.kind == "tests"]
     answer = "assert area(2) == 4\n    assert area(3) == (9"  # stopped mid-expression
     edit = asyncio.run(
-        actions.resolve(spec, str(source), text, "python", _fake_model(answer), BasePrompter())
+        resolve.resolve(spec, str(source), text, "python", _fake_model(answer), BasePrompter())
     )
     assert edit.create
     assert edit.path == str(tmp_path / "test_geometry.py")

@@ -9,11 +9,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from quill import __version__
+from quill.actions.explain import HoverExplanations
 from quill.completion.service import CompletionService
 from quill.context.snippets import Buffer
 from quill.context.workspace import WorkspaceContext
 from quill.documents import DocumentStore
 from quill.lsp.client_features import ClientFeatures
+from quill.lsp.document_events import DocumentEvents
 from quill.lsp.features.status import StatusNotifier
 from quill.lsp.protocol import QuillProtocol
 
@@ -30,11 +32,13 @@ class QuillLanguageServer(LanguageServer):
             protocol_cls=QuillProtocol,
         )
         self.documents = DocumentStore()
+        self.document_events = DocumentEvents()  # subscribed to in ``quill.lsp.server``
         self.initialization_options: Any = None
         self.status = StatusNotifier(lambda method, params: self.protocol.notify(method, params))
         self.completions = CompletionService(
             show_error=self.show_error, on_status=self.status.update
         )
+        self.hover_explanations = HoverExplanations()
         self.workspace_context: WorkspaceContext | None = None  # from ``initialize`` on
         self.client = ClientFeatures()  # what the client declared, from ``initialize`` on
 

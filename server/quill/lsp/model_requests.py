@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from pygls.exceptions import JsonRpcException
 
-from quill.actions.listing import NoUsableEdit
+from quill.actions.resolve import NoUsableEdit
 from quill.backends.embedded_host import HostStartError
 from quill.backends.errors import ModelServerError
 from quill.lsp.features.progress import progress

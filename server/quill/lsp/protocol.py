@@ -17,7 +17,7 @@ after ``shutdown`` (``InvalidRequest``), which pygls would drop without a word.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 from cattrs import transform_error
@@ -26,10 +26,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from quill.lsp.features import warming, workspace_index
-
-if TYPE_CHECKING:
-    from quill.lsp.language_server import QuillLanguageServer
+from quill.documents import DocumentStore
+from quill.lsp.document_events import DocumentEvents
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +72,15 @@ def _describe(error: BaseException) -> str:
     return str(cause or error)[:500]
 
 
+class DocumentKeeper(Protocol):
+    """What the protocol needs of its server: the one document store, and whom to tell."""
+
+    documents: DocumentStore
+    document_events: DocumentEvents
+
+
 class QuillProtocol(LanguageServerProtocol):
-    _server: QuillLanguageServer
+    _server: DocumentKeeper  # type: ignore[assignment]  # a LanguageServer that keeps documents
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -159,17 +164,15 @@ class QuillProtocol(LanguageServerProtocol):
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         self._server.documents.open(params.text_document)
-        workspace_index.document_opened(self._server, params.text_document.uri)
-        warming.document_opened(self._server, params.text_document.uri)
+        self._server.document_events.opened(params.text_document.uri)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
         if params.text_document.uri in self._server.documents:
             self._server.documents.change(params)
-            workspace_index.document_changed(self._server, params)
+            self._server.document_events.changed(params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self._server.documents.close(params.text_document.uri)
-        workspace_index.document_closed(self._server, params.text_document.uri)
-        warming.document_closed(self._server, params.text_document.uri)
+        self._server.document_events.closed(params.text_document.uri)

@@ -1,8 +1,10 @@
-"""The routing table: which handler answers which LSP method."""
+"""The routing table: which handler answers which LSP method, and which feature follows
+the documents' events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
@@ -16,6 +18,7 @@ from quill.lsp.features import (
     hover,
     inline_completion,
     lifecycle,
+    warming,
     workspace_index,
 )
 from quill.lsp.language_server import QuillLanguageServer
@@ -49,9 +52,18 @@ def create_server() -> QuillLanguageServer:
     ]
     for method, handler, options in routes:
         server.feature(method, options)(handler)
+    server.document_events.subscribe(
+        opened=partial(workspace_index.document_opened, server),
+        changed=partial(workspace_index.document_changed, server),
+        closed=partial(workspace_index.document_closed, server),
+    )
+    server.document_events.subscribe(
+        opened=partial(warming.document_opened, server),
+        closed=partial(warming.document_closed, server),
+    )
     extra_commands: dict[str, Callable[..., Any]] = {
         code_actions.APPLY_COMMAND: code_actions.apply_action,
-        "quill.explain": explain.explain,
+        "quill.explain": explain.explain_command,
     }
     for name, command in {**commands.COMMANDS, **extra_commands}.items():
         server.command(name)(command)

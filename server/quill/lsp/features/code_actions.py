@@ -19,12 +19,8 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.uris import from_fs_path, to_fs_path
 
-from quill.actions import listing as actions
-from quill.actions.context import definitions_for_region, with_definitions
-from quill.actions.model_call import prompter_of, run_model_call
-from quill.actions.prompts import ModelCall
-from quill.backends.tokens import TokenCounter
-from quill.context.candidates import ContextPiece
+from quill.actions.listing import ActionSpec, list_actions
+from quill.actions.resolve import RegionEdit, write_edit
 from quill.context.syntax import language_of
 from quill.documents import Document
 from quill.edits import minimal_replacements
@@ -63,7 +59,7 @@ def on_code_action(
         if d.range.start.line < document.line_count
     ]
     language = language_of(document.language_id, uri)
-    specs = actions.list_actions(document.text, language, start, end, diagnostics)
+    specs = list_actions(document.text, language, start, end, diagnostics)
     resolve = ls.client.code_action_resolve
     result = []
     for spec in specs:
@@ -82,10 +78,10 @@ def on_code_action(
     return result
 
 
-def _spec(data: Any) -> tuple[str, int, actions.ActionSpec]:
+def _spec(data: Any) -> tuple[str, int, ActionSpec]:
     try:
-        fields = {field.name: data[field.name] for field in attrs.fields(actions.ActionSpec)}
-        return str(data["uri"]), int(data["version"]), actions.ActionSpec(**fields)
+        fields = {field.name: data[field.name] for field in attrs.fields(ActionSpec)}
+        return str(data["uri"]), int(data["version"]), ActionSpec(**fields)
     except (KeyError, TypeError, ValueError) as error:
         raise JsonRpcInvalidParams(f"not a Quill code action: {error}") from error
 
@@ -102,24 +98,13 @@ def _check_version(ls: QuillLanguageServer, uri: str, version: int) -> Document:
 async def compute_edit(ls: QuillLanguageServer, data: Any) -> types.WorkspaceEdit:
     uri, version, spec = _spec(data)
     document = _check_version(ls, uri, version)
-    text, path = document.text, to_fs_path(uri) or uri
+    path = to_fs_path(uri) or uri
+    language = language_of(document.language_id, uri)
     started = time.perf_counter()
-    settings = ls.completions.settings
     async with model_request(ls, spec.title):
-        endpoint = await ls.completions.endpoints.get(settings)
-        prompter = await prompter_of(endpoint)
-
-        root = ls.workspace.root_path
-        language = language_of(document.language_id, uri)
-        pieces = await _definitions(ls, path, language, text, spec, endpoint.tokens)
-
-        async def call(model_call: ModelCall) -> str:
-            if pieces and ls.completions.context is not None:
-                context = ls.completions.context
-                model_call = with_definitions(model_call, pieces, language or "", context, path)
-            return await run_model_call(endpoint, model_call, path)
-
-        region = await actions.resolve(spec, path, text, language, call, prompter, root)
+        endpoint = await ls.completions.endpoints.get(ls.completions.settings)
+        context, root = ls.completions.context, ls.workspace.root_path
+        region = await write_edit(spec, path, document.text, language, endpoint, context, root)
     log.info("action %s resolved in %.0f ms", spec.kind, (time.perf_counter() - started) * 1000)
     if region.path == path:
         _check_version(ls, uri, version)  # the document may have changed during the call
@@ -127,25 +112,8 @@ async def compute_edit(ls: QuillLanguageServer, data: Any) -> types.WorkspaceEdi
     return _edit_other_file(ls, region)
 
 
-async def _definitions(
-    ls: QuillLanguageServer,
-    path: str,
-    language: str | None,
-    text: str,
-    spec: actions.ActionSpec,
-    counter: TokenCounter,
-) -> list[ContextPiece]:
-    """The workspace definitions the action's region uses (none without an index)."""
-    context = ls.completions.context
-    if context is None or language is None:
-        return []
-    return await definitions_for_region(
-        path, language, text, spec.start, spec.end, context, counter
-    )
-
-
 def _edit_document(
-    ls: QuillLanguageServer, uri: str, version: int | None, text: str, region: actions.RegionEdit
+    ls: QuillLanguageServer, uri: str, version: int | None, text: str, region: RegionEdit
 ) -> types.WorkspaceEdit:
     document = Document(uri, "", version or 0, text)
     encoding = ls.documents.encoding
@@ -182,7 +150,7 @@ def _workspace_edit(
     return types.WorkspaceEdit(document_changes=changes)
 
 
-def _edit_other_file(ls: QuillLanguageServer, region: actions.RegionEdit) -> types.WorkspaceEdit:
+def _edit_other_file(ls: QuillLanguageServer, region: RegionEdit) -> types.WorkspaceEdit:
     uri = from_fs_path(region.path) or region.path
     if region.create:
         start = types.Position(0, 0)

@@ -11,27 +11,17 @@ part is answered alone.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 import time
+from functools import partial
 from pathlib import Path
 
 import attrs
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from quill.actions.model_call import prompter_of, run_model_call
-from quill.backends.embedded_host import HostStartError
-from quill.backends.errors import ModelServerError
 from quill.context import syntax
 from quill.lsp.language_server import QuillLanguageServer
 from quill.lsp.snapshot import cursor_at
-from quill.redaction import NotShared
-
-log = logging.getLogger(__name__)
-
-_MAX_CACHED = 512
-_explanations: dict[str, asyncio.Task[str | None]] = {}
 
 
 @attrs.frozen
@@ -116,32 +106,6 @@ def _markdown(found: FoundDefinition, language: str) -> str:
     return "\n\n".join(parts)
 
 
-async def _explain(ls: QuillLanguageServer, source: str, language: str, path: str) -> str | None:
-    try:
-        endpoint = await ls.completions.endpoints.get(ls.completions.settings)
-        prompter = await prompter_of(endpoint)
-        answer = await run_model_call(endpoint, prompter.explain(source, language, True), path)
-    except (ModelServerError, HostStartError, NotShared) as error:
-        log.info("no hover explanation: %s", error)
-        return None
-    answer = answer.strip()
-    if not answer:
-        return None
-    return answer if prompter.chat else f"This code {answer}"
-
-
-def explanation_task(
-    ls: QuillLanguageServer, source: str, language: str, path: str
-) -> asyncio.Task[str | None]:
-    key = hashlib.sha256(f"{language}\0{source}".encode()).hexdigest()
-    task = _explanations.get(key)
-    if task is None or (task.done() and (task.cancelled() or task.result() is None)):
-        if len(_explanations) >= _MAX_CACHED:
-            _explanations.pop(next(iter(_explanations)))
-        task = _explanations[key] = asyncio.create_task(_explain(ls, source, language, path))
-    return task
-
-
 async def on_hover(ls: QuillLanguageServer, params: types.HoverParams) -> types.Hover | None:
     started = time.perf_counter()
     settings = ls.completions.settings
@@ -159,7 +123,9 @@ async def on_hover(ls: QuillLanguageServer, params: types.HoverParams) -> types.
     markdown = _markdown(found, language)
     if settings.hover_explain and settings.enable:
         where = to_fs_path(found.uri) or found.uri
-        task = explanation_task(ls, found.source, language, where)
+        task = ls.hover_explanations.explanation(
+            partial(ls.completions.endpoints.get, settings), found.source, language, where
+        )
         # A margin for answering: the deadline is the client's, not this function's.
         left = settings.hover_deadline_ms / 1000 - 0.05 - (time.perf_counter() - started)
         try:

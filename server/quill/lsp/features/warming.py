@@ -11,14 +11,10 @@ starts elsewhere; there the place where typing starts is warmed (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pygls.uris import to_fs_path
 
 from quill.cursor import Cursor
-
-if TYPE_CHECKING:  # the protocol imports this module, and the server the protocol
-    from quill.lsp.language_server import QuillLanguageServer
+from quill.lsp.language_server import QuillLanguageServer
 
 
 def document_opened(ls: QuillLanguageServer, uri: str) -> None:

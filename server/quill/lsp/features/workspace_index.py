@@ -12,7 +12,6 @@ import logging
 import re
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -20,9 +19,7 @@ from pygls.uris import to_fs_path
 from quill.context.languages import SUFFIXES
 from quill.context.workspace import WorkspaceContext
 from quill.gitignore import is_git_ignored
-
-if TYPE_CHECKING:  # the protocol imports this module, and the server the protocol
-    from quill.lsp.language_server import QuillLanguageServer
+from quill.lsp.language_server import QuillLanguageServer
 
 log = logging.getLogger(__name__)
 
