@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -187,20 +188,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _complete(args: argparse.Namespace) -> int:
-    from quill.completion.service import CompletionService
-
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    cursor, options = loaded
     errors: list[str] = []
-    service = CompletionService(show_error=errors.append)
-    if args.max_new_tokens is not None:
-        options["maxNewTokens"] = args.max_new_tokens
-    if not _configure(service, options):
-        return 2
-    if (refusal := _refusal(cursor, service)) is not None:
-        return refusal
+    prepared = _prepare(args, {"maxNewTokens": args.max_new_tokens}, errors.append)
+    if isinstance(prepared, int):
+        return prepared
+    cursor, service = prepared
     context = _workspace(args, cursor.path)
     service.context = context.prompt_context
     try:
@@ -241,19 +233,11 @@ async def _prompt(args: argparse.Namespace) -> int:
     from quill.backends.embedded_host import HostStartError
     from quill.backends.errors import ModelServerError
     from quill.completion.pipeline import prompt_for
-    from quill.completion.service import CompletionService
 
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    cursor, options = loaded
-    if args.prompt_tokens is not None:
-        options["promptTokens"] = args.prompt_tokens
-    service = CompletionService(show_error=lambda message: None)
-    if not _configure(service, options):
-        return 2
-    if (refusal := _refusal(cursor, service)) is not None:
-        return refusal
+    prepared = _prepare(args, {"promptTokens": args.prompt_tokens}, lambda message: None)
+    if isinstance(prepared, int):
+        return prepared
+    cursor, service = prepared
     settings = service.settings
     context = _workspace(args, cursor.path)
     try:
@@ -308,6 +292,27 @@ async def _prompt(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _prepare(
+    args: argparse.Namespace, overrides: dict[str, object | None], show_error: Callable[[str], None]
+) -> tuple[Cursor, CompletionService] | int:
+    """The cursor and a configured completion service for ``quill complete`` and ``quill
+    prompt`` (``overrides``: the settings their own flags set, ``None`` where unset); or an
+    exit status after saying what is wrong."""
+    from quill.completion.service import CompletionService
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    cursor, options = loaded
+    options.update({name: value for name, value in overrides.items() if value is not None})
+    service = CompletionService(show_error=show_error)
+    if not _configure(service, options):
+        return 2
+    if (refusal := _refusal(cursor, service)) is not None:
+        return refusal
+    return cursor, service
 
 
 def _load(args: argparse.Namespace) -> tuple[Cursor, dict[str, object]] | int:

@@ -4,14 +4,12 @@ import pytest
 
 from quill.backends.answers import lines_end
 from quill.completion import syntax as completion_syntax
+from quill.completion.gate import Extent, choose_extent, stop_sequences
 from quill.completion.postprocess import (
-    Extent,
     balance_brackets,
-    choose_extent,
     drop_lines_adding_errors,
     match_indentation,
     postprocess,
-    stop_sequences,
 )
 from quill.context import syntax
 from quill.cursor import Cursor

@@ -18,7 +18,8 @@ import attrs
 from quill.backends.answers import MAX_STOP_SEQUENCES, fenced_code, generate_lines
 from quill.backends.base import GenerationOptions, ModelServer, session_key
 from quill.backends.endpoint import ModelEndpoint
-from quill.completion.postprocess import Extent, choose_extent, postprocess, stop_sequences
+from quill.completion.gate import Extent, choose_extent, stop_sequences
+from quill.completion.postprocess import postprocess
 from quill.completion.prompt import build_prompt
 from quill.completion.templates import Prompt, template_for
 from quill.context.prompt_context import PromptContext

@@ -24,8 +24,8 @@ from quill.backends.base import ServerInfo
 from quill.backends.embedded_host import HostStartError
 from quill.backends.endpoint import EndpointProvider, ModelEndpoint
 from quill.backends.errors import FailureKind, ModelServerError
+from quill.completion.gate import Extent, choose_extent
 from quill.completion.pipeline import Suggestion, suggest, warm
-from quill.completion.postprocess import Extent, choose_extent
 from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache
 from quill.completion.templates import Prompt
 from quill.context.prompt_context import PromptContext
