@@ -23,6 +23,7 @@ from quill_host import __version__
 from quill_host.auth import BearerTokenMiddleware
 from quill_host.chat_template import compile_chat_template
 from quill_host.engines.base import GeneratedToken
+from quill_host.error_types import ErrorType, http_status
 from quill_host.errors import HostError
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
 from quill_host.metrics import HostMetrics, RequestMetricsMiddleware
@@ -31,7 +32,6 @@ from quill_host.openai_completions import openai_completions
 from quill_host.protocol import (
     Details,
     ErrorBody,
-    ErrorType,
     GenerateDetails,
     GenerateRequest,
     GenerateResponse,
@@ -39,7 +39,6 @@ from quill_host.protocol import (
     StreamResponse,
     Token,
     TokenizeRequest,
-    http_status,
 )
 from quill_host.scheduler import Scheduler
 

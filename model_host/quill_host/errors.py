@@ -6,7 +6,8 @@ in between has to know about HTTP.
 
 from __future__ import annotations
 
-from quill_host.protocol import ErrorBody, ErrorType
+from quill_host.error_types import ErrorType
+from quill_host.protocol import ErrorBody
 
 
 class HostError(Exception):

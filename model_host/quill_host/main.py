@@ -25,7 +25,7 @@ from quill_host.auth import TOKEN_ENVIRONMENT_VARIABLE, UnprotectedAddress, chec
 from quill_host.catalog import DEFAULT_MODEL, describe_models
 from quill_host.engines import EngineOptions, create_engine, engine_names
 from quill_host.errors import ModelNotFound
-from quill_host.launcher.cli import add_tgi_arguments, run_tgi
+from quill_host.launcher.registry import LAUNCHERS
 from quill_host.models import resolve_model
 from quill_host.scheduler import Scheduler
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quill host", description="Serve a local model over the TGI HTTP API."
     )
-    parser.add_argument("--engine", choices=[*engine_names(), "tgi"], default="auto")
+    parser.add_argument("--engine", choices=[*engine_names(), *LAUNCHERS], default="auto")
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--n-ctx", type=_positive, default=8192, help="context size in tokens")
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        metavar="N",
+        help="CPU threads the model computes with (default: one per physical core; "
+        "the transformers engine uses them on CPU only)",
+    )
     parser.add_argument(
         "--max-queue", type=_non_negative, default=16, help="waiting requests before 429"
     )
@@ -100,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="let a model directory run its own code (transformers engine; e.g. IQuest-Coder)",
     )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning"])
-    add_tgi_arguments(parser)
+    for launcher in LAUNCHERS.values():
+        launcher.add_arguments(parser)
     return parser
 
 
@@ -132,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
-    if args.engine == "tgi":
-        return run_tgi(args)
+    launcher = LAUNCHERS.get(args.engine)
+    if launcher is not None:
+        return launcher.run(args)
     try:
         check_exposure(args.host, args.api_token)
     except UnprotectedAddress as error:
@@ -147,12 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     options = EngineOptions(
         model=model,
         n_ctx=args.n_ctx,
+        n_threads=args.threads,
         prefix_cache=args.prefix_cache,
         slot_budget_bytes=args.kv_slots_mb << 20,
         chunk_reuse_min=args.cache_reuse,
         chunk_drift_max=args.cache_reuse_drift,
         trust_remote_code=args.trust_remote_code,
     )
+    # Nothing the host loads may reach the Hub, not even a model's own code (--trust-remote-code)
+    # that ignores `local_files_only`. Set here, before an engine first imports huggingface_hub,
+    # which reads it once; and not for launchers, whose servers download their models.
+    os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         engine = create_engine(args.engine, options)
     except ModelNotFound as error:

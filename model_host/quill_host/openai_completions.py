@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from quill_host.engines.base import Finish, GeneratedToken
+from quill_host.error_types import ErrorType
 from quill_host.errors import HostError, ValidationFailed
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
 from quill_host.metrics import HostMetrics
 from quill_host.openai_stops import finish_reason, held_back, without_stop
-from quill_host.protocol import ErrorType, GenerateParameters
+from quill_host.protocol import GenerateParameters
 from quill_host.scheduler import Scheduler
 
 

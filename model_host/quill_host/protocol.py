@@ -8,43 +8,14 @@ request fields are ignored rather than rejected, as TGI does, so that newer clie
 from __future__ import annotations
 
 import random
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from quill_host.error_types import ErrorType
+
 MAX_STOP_SEQUENCES = 4
 """TGI's default `--max-stop-sequences`; also reported by `/info`."""
-
-
-class ErrorType(StrEnum):
-    """TGI's stable `error_type` values; clients branch on these, never on messages."""
-
-    VALIDATION = "validation"
-    GENERATION = "generation"
-    OVERLOADED = "overloaded"
-    INCOMPLETE_GENERATION = "incomplete_generation"
-
-
-_STATUS_BY_ERROR_TYPE: dict[ErrorType, int] = {
-    ErrorType.VALIDATION: 422,
-    ErrorType.GENERATION: 424,
-    ErrorType.OVERLOADED: 429,
-    ErrorType.INCOMPLETE_GENERATION: 500,
-}
-
-
-def http_status(error_type: ErrorType) -> int:
-    """The HTTP status TGI answers with for `error_type`."""
-    return _STATUS_BY_ERROR_TYPE[error_type]
-
-
-def error_type_for_status(status: int) -> ErrorType:
-    """The inverse mapping, for clients that only see a status (500 and unknowns → incomplete)."""
-    for error_type, known in _STATUS_BY_ERROR_TYPE.items():
-        if known == status:
-            return error_type
-    return ErrorType.INCOMPLETE_GENERATION
 
 
 class _Lenient(BaseModel):

@@ -6,7 +6,6 @@ dependencies (llama.cpp, torch).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -22,7 +21,7 @@ class EngineOptions:
 
     model: ResolvedModel
     n_ctx: int = 8192
-    n_threads: int | None = None
+    n_threads: int | None = None  # CPU threads (`--threads`); None: one per physical core
     prefix_cache: bool = True  # off only to measure what reuse is worth
     slot_budget_bytes: int = 256 << 20  # parked sequences of other files
     chunk_reuse_min: int = 0  # llama.cpp: reuse runs this long after a mid-prompt edit (0: off)
@@ -49,9 +48,7 @@ def _llamacpp(options: EngineOptions) -> Engine:
 
 
 def _transformers(options: EngineOptions) -> Engine:
-    # Never reach the Hub from the host, also where a model's own code would try (set before
-    # huggingface_hub is first imported, which reads it once).
-    os.environ["HF_HUB_OFFLINE"] = "1"
+    # Loads local files only; `quill host` also keeps the whole process off the Hub (main.py).
     from quill_host.engines.transformers import TransformersEngine
 
     return TransformersEngine(

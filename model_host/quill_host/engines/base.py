@@ -13,6 +13,9 @@ it), never the KV cache or sampling state. llama.cpp tokenizes against its read-
 with work buffers of each call's own (its tokenizer tests run it from many threads at once); a
 Hugging Face fast tokenizer encodes in Rust through shared references once its settings are
 fixed, which the transformers engine's first `tokenize`, at load, does.
+
+`Engine` is what callers see; `DecodingEngine` is the generation loop that the engines computing
+here (llama.cpp, transformers) share, so that they differ only in how they compute and sample.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from __future__ import annotations
 import codecs
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Generic, NamedTuple, TypeVar, final
 
-from quill_host.errors import ValidationFailed
+from quill_host.errors import GenerationFailed, ValidationFailed
 from quill_host.fim_markers import FimMarkers
 from quill_host.protocol import FinishReason, GenerateParameters, TokenSpan
 from quill_host.textstream import TextAssembler
@@ -139,33 +144,6 @@ class Engine(ABC):
     def is_special(self, token: int) -> bool:
         """Whether `token` is a control token (BOS, EOS, turn markers) rather than text."""
 
-    def shape_token(
-        self,
-        token: int,
-        logprob: float,
-        text: TextAssembler,
-        *,
-        end_of_generation: bool,
-        last: bool,
-        finish: Callable[[FinishReason], Finish],
-    ) -> GeneratedToken:
-        """One sampled token as engines yield it, with `finish` set when it ends the
-        generation: an end-of-generation token, a completed stop sequence, or the last token
-        allowed. Its text comes through `text`, which holds back split UTF-8 and stops."""
-        if end_of_generation:
-            return GeneratedToken(token, "", logprob, True, finish("eos_token"))
-        piece = text.push(self.token_piece(token), final=last)
-        reason: FinishReason | None = "stop_sequence" if piece.stopped else None
-        if reason is None and last:
-            reason = "length"
-        return GeneratedToken(
-            token,
-            piece.text,
-            logprob,
-            self.is_special(token),
-            finish(reason) if reason is not None else None,
-        )
-
     def token_spans(self, text: str) -> list[TokenSpan]:
         """`/tokenize`'s answer: each token with the character range it covers in `text`.
 
@@ -185,6 +163,132 @@ class Engine(ABC):
             spans.append(TokenSpan(id=token, text=literal, start=position, stop=position + length))
             position += length
         return spans
+
+
+class Sampled(NamedTuple):
+    """A chosen token and its log-probability under the raw model distribution (before any
+    warper), which is what TGI reports."""
+
+    token: int
+    logprob: float
+
+
+SamplerT = TypeVar("SamplerT")
+"""An engine's per-request sampling state (a native sampler chain, a seeded chooser)."""
+
+
+class DecodingEngine(Engine, Generic[SamplerT]):
+    """An engine that computes its model here, token by token, over a KV cache it keeps.
+
+    Its `generate` is shared so that every such engine truncates, seeds, stops, streams text and
+    reports the end alike, token for token; engines differ only in how they compute and choose.
+    Each brings its cache to the prompt (`_prefill`, where its KV reuse lives), chooses a token
+    from the logits of the last computed position (`_sample`) and computes a chosen token after
+    the cached ones (`_decode`).
+    """
+
+    @property
+    @abstractmethod
+    def bos_token(self) -> int | None:
+        """The BOS token `tokenize` puts first, which truncation keeps; None if it adds none."""
+
+    @abstractmethod
+    def is_end_of_generation(self, token: int) -> bool:
+        """Whether `token` ends the answer (EOS, end of turn): its text is never shown."""
+
+    @abstractmethod
+    def _prefill(self, tokens: Sequence[int], should_stop: StopCheck) -> int | None:
+        """Bring the KV cache to `tokens`, computing only what it does not hold; the number of
+        prompt tokens reused.
+
+        The last token is always computed, because `_sample` needs fresh logits. Returns None
+        when `should_stop` turned true between batches (the cache stays valid for what was
+        computed). An exception leaves the cache to `_forget`.
+        """
+
+    @abstractmethod
+    def _sampler(
+        self, params: GenerateParameters, seed: int | None, prompt: Sequence[int]
+    ) -> AbstractContextManager[SamplerT]:
+        """One request's token choice by TGI's rules (greedy when `seed` is None), having seen
+        `prompt` for the repetition penalty; open for the whole request, so native state is
+        freed however it ends."""
+
+    @abstractmethod
+    def _sample(self, sampler: SamplerT) -> Sampled:
+        """The next token, chosen by `sampler` from the last computed position's logits."""
+
+    @abstractmethod
+    def _decode(self, token: int) -> None:
+        """Compute `token` after the cached ones, giving the logits `_sample` reads next. An
+        exception leaves the cache to `_forget`."""
+
+    @abstractmethod
+    def _forget(self) -> None:
+        """Drop the live KV cache (parked sequences stay): `generate` calls it after a failed
+        computation, which leaves the cache in a state nobody knows."""
+
+    @final
+    def generate(
+        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
+    ) -> Iterator[GeneratedToken]:
+        tokens, max_new = fit_prompt(
+            self.prompt_tokens(prompt), params, self.context_size, self.bos_token
+        )
+        seed = params.sampling_seed()
+        try:
+            reused = self._prefill(tokens, should_stop)
+        except Exception as error:
+            self._forget()
+            raise GenerationFailed(f"prompt evaluation failed: {error}") from error
+        if reused is None:
+            return
+
+        def finish(reason: FinishReason) -> Finish:
+            return Finish(reason, seed, len(tokens), reused)
+
+        text = TextAssembler(params.stop)
+        with self._sampler(params, seed, tokens) as sampler:
+            for index in range(max_new):
+                if should_stop():
+                    return
+                token, logprob = self._sample(sampler)
+                generated = self._shape(token, logprob, text, index == max_new - 1, finish)
+                yield generated
+                if generated.finish is not None:
+                    return
+                # The last token is never computed: nothing would read its logits, and the
+                # cache then holds exactly prompt + output minus one, ready for the next prefix.
+                try:
+                    self._decode(token)
+                except Exception as error:
+                    self._forget()
+                    raise GenerationFailed(f"decoding failed: {error}") from error
+
+    def _shape(
+        self,
+        token: int,
+        logprob: float,
+        text: TextAssembler,
+        last: bool,
+        finish: Callable[[FinishReason], Finish],
+    ) -> GeneratedToken:
+        """One chosen token as `generate` yields it, with `finish` set when it ends the answer:
+        an end-of-generation token, a completed stop sequence, or the last token allowed. Its
+        text comes through `text`, which holds back split UTF-8 and cuts at a stop sequence."""
+        if self.is_end_of_generation(token):
+            return GeneratedToken(token, "", logprob, True, finish("eos_token"))
+        piece = text.push(self.token_piece(token), final=last)
+        reason: FinishReason | None = "stop_sequence" if piece.stopped else None
+        if reason is None and last:
+            reason = "length"
+        return GeneratedToken(
+            token,
+            piece.text,
+            logprob,
+            self.is_special(token),
+            finish(reason) if reason is not None else None,
+        )
 
 
 def fit_prompt(

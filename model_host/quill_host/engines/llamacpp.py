@@ -17,24 +17,14 @@ from pathlib import Path
 import llama_cpp
 import numpy as np
 
-from quill_host.engines.base import (
-    ChatTemplate,
-    Engine,
-    Finish,
-    GeneratedToken,
-    Prompt,
-    StopCheck,
-    fit_prompt,
-)
+from quill_host.engines.base import ChatTemplate, DecodingEngine, Sampled, StopCheck
 from quill_host.engines.llamacpp_sampler import SamplerChain
-from quill_host.errors import GenerationFailed
 from quill_host.fim_markers import FimMarkers
 from quill_host.hardware import physical_cores
 from quill_host.kv.chunks import Chunk, Drift, find_chunk
 from quill_host.kv.prefix import common_prefix_length
 from quill_host.kv.slots import SavedSequence, SlotPool
-from quill_host.protocol import FinishReason, GenerateParameters
-from quill_host.textstream import TextAssembler
+from quill_host.protocol import GenerateParameters
 
 _DTYPES = {
     llama_cpp.LLAMA_FTYPE_ALL_F32: "F32",
@@ -108,7 +98,7 @@ def gpu_backend() -> str:
     return "gpu"
 
 
-class LlamaCppEngine(Engine):
+class LlamaCppEngine(DecodingEngine[SamplerChain]):
     """One GGUF model in one llama.cpp context: one live sequence, computed one request at a
     time, and a pool of parked sequences (other files) that can be swapped back in."""
 
@@ -227,53 +217,32 @@ class LlamaCppEngine(Engine):
             or llama_cpp.llama_vocab_is_eog(self._vocab, token)
         )
 
-    def generate(
-        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
-    ) -> Iterator[GeneratedToken]:
-        tokens, max_new = fit_prompt(
-            self.prompt_tokens(prompt), params, self.context_size, self._bos
-        )
-        seed = params.sampling_seed()
-        try:
-            reused = self._prefill(tokens, should_stop)
-        except Exception as error:
-            self._forget()
-            raise GenerationFailed(f"prompt evaluation failed: {error}") from error
-        if reused is None:
-            return
+    @property
+    def bos_token(self) -> int | None:
+        return self._bos
 
-        def finish(reason: FinishReason) -> Finish:
-            return Finish(reason, seed, len(tokens), reused)
+    def is_end_of_generation(self, token: int) -> bool:
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
-        text = TextAssembler(params.stop)
-        with SamplerChain(params, seed, self._n_vocab) as sampler:
-            sampler.remember(tokens)
-            for index in range(max_new):
-                if should_stop():
-                    return
-                token = sampler.sample(self._llm.ctx)
-                logprob = self._logprob(token)
-                generated = self.shape_token(
-                    token,
-                    logprob,
-                    text,
-                    end_of_generation=bool(llama_cpp.llama_vocab_is_eog(self._vocab, token)),
-                    last=index == max_new - 1,
-                    finish=finish,
-                )
-                yield generated
-                if generated.finish is not None:
-                    return
-                # The last token is never evaluated: nothing would read its logits, and the
-                # cache then holds exactly prompt + output minus one, ready for the next prefix.
-                self._decode([token])
+    @contextlib.contextmanager
+    def _sampler(
+        self, params: GenerateParameters, seed: int | None, prompt: Sequence[int]
+    ) -> Iterator[SamplerChain]:
+        with SamplerChain(params, seed, self._n_vocab) as chain:
+            chain.remember(prompt)
+            yield chain
+
+    def _sample(self, sampler: SamplerChain) -> Sampled:
+        token = sampler.sample(self._llm.ctx)
+        return Sampled(token, self._logprob(token))
+
+    def _decode(self, token: int) -> None:
+        self._llm.eval([token])
 
     def _prefill(self, tokens: Sequence[int], should_stop: StopCheck) -> int | None:
-        """Bring the cache to `tokens`, computing only what differs; the number reused.
-
-        At least one token is always evaluated, because sampling needs fresh logits. Returns
-        None when stopped between batches (the cache stays valid for what was computed).
-        """
+        """Start from the live sequence's common prefix, or from a parked sequence that shares
+        more, or with runs moved past an edit (`chunk_reuse_min`); compute the rest in batches,
+        checking `should_stop` between them, since a batch is what a cancel waits for."""
         llm = self._llm
         if not self._prefix_cache:
             self._forget()
@@ -354,7 +323,7 @@ class LlamaCppEngine(Engine):
         llama_cpp.llama_memory_seq_rm(memory, 0, start, end)
         llm.n_tokens = at
         try:
-            self._decode(inserted)  # `Llama.eval` trims sequence 0 only: the run waits intact
+            llm.eval(inserted)  # `Llama.eval` trims sequence 0 only: the run waits intact
             llama_cpp.llama_memory_seq_add(memory, _WAITING_SEQUENCE, start, end, chunk.shift)
             moved_start = chunk.prompt_start
             llama_cpp.llama_memory_seq_cp(
@@ -392,21 +361,9 @@ class LlamaCppEngine(Engine):
         self._drift.computed(0, llm.n_tokens)
         return True
 
-    @property
-    def parked_sequences(self) -> int:
-        return len(self._slots)
-
     def _forget(self) -> None:
-        """Drop the cache: after a failed decode its contents are unknown."""
         self._llm.reset()  # type: ignore[no-untyped-call]
         self._drift.computed(0, 0)
-
-    def _decode(self, tokens: Sequence[int]) -> None:
-        try:
-            self._llm.eval(tokens)
-        except Exception as error:
-            self._forget()
-            raise GenerationFailed(f"decoding failed: {error}") from error
 
     def _logprob(self, token: int) -> float:
         """log p(token) under the raw model distribution, as TGI reports it."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,24 +26,15 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from quill_host.engines.base import (
-    ChatTemplate,
-    Engine,
-    Finish,
-    GeneratedToken,
-    Prompt,
-    StopCheck,
-    fit_prompt,
-)
+from quill_host.engines.base import ChatTemplate, DecodingEngine, Sampled, StopCheck
 from quill_host.engines.transformers_cache import PrefixCache
 from quill_host.engines.transformers_convert import converted_checkpoint
 from quill_host.engines.transformers_device import Placement, choose_placement
 from quill_host.engines.transformers_sampler import TokenChooser
 from quill_host.engines.transformers_tokens import TokenBytes
-from quill_host.errors import GenerationFailed, ModelNotFound
+from quill_host.errors import ModelNotFound
 from quill_host.hardware import physical_cores
-from quill_host.protocol import FinishReason, GenerateParameters
-from quill_host.textstream import TextAssembler
+from quill_host.protocol import GenerateParameters
 
 _log = logging.getLogger(__name__)
 
@@ -59,7 +51,15 @@ class LoadReport:
     seconds: float
 
 
-class TransformersEngine(Engine):
+@dataclass(slots=True)
+class _Choosing:
+    """One request's token choice: the repetition penalty reads every token so far."""
+
+    chooser: TokenChooser
+    history: list[int]
+
+
+class TransformersEngine(DecodingEngine[_Choosing]):
     """One model, one live sequence (so one request at a time, as the scheduler guarantees)."""
 
     def __init__(
@@ -114,6 +114,7 @@ class TransformersEngine(Engine):
         if self._chat_template is not None:
             self._template_backend = _independent_backend(self._tokenizer)
         self._cache = PrefixCache(enabled=prefix_cache, slot_budget_bytes=slot_budget_bytes)
+        self._logits: torch.Tensor | None = None  # the last computed position's, for `_sample`
         # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns, then goes);
         # a model's own code (trust_remote_code) may predate both that and `logits_to_keep`.
         parameters = inspect.signature(self._model.forward).parameters
@@ -205,84 +206,52 @@ class TransformersEngine(Engine):
     def is_special(self, token: int) -> bool:
         return token in self._special
 
-    def generate(
-        self, prompt: Prompt, params: GenerateParameters, should_stop: StopCheck
-    ) -> Iterator[GeneratedToken]:
-        tokens, max_new = fit_prompt(
-            self.prompt_tokens(prompt), params, self.context_size, self._bos
-        )
-        seed = params.sampling_seed()
-        try:
-            prefilled = self._prefill(tokens, should_stop)
-        except Exception as error:
-            self._cache.reset()
-            raise GenerationFailed(f"prompt evaluation failed: {error}") from error
-        if prefilled is None:
-            return
-        reused, logits = prefilled
+    @property
+    def bos_token(self) -> int | None:
+        return self._bos
 
-        def finish(reason: FinishReason) -> Finish:
-            return Finish(reason, seed, len(tokens), reused)
+    def is_end_of_generation(self, token: int) -> bool:
+        return token in self._eos
 
-        text = TextAssembler(params.stop)
-        chooser = TokenChooser(params, seed, self._placement.device)
-        history = list(tokens)
-        for index in range(max_new):
-            if should_stop():
-                return
-            with torch.inference_mode():
-                token = chooser.choose(logits, history)
-                logprob = float(torch.log_softmax(logits, dim=-1)[token].item())
-            generated = self.shape_token(
-                token,
-                logprob,
-                text,
-                end_of_generation=token in self._eos,
-                last=index == max_new - 1,
-                finish=finish,
-            )
-            yield generated
-            if generated.finish is not None:
-                return
-            # As in the llama.cpp engine, the last token is never evaluated: the cache then holds
-            # prompt + output minus one, ready for the next request's prefix.
-            history.append(token)
-            logits = self._decode([token])
-
-    def _prefill(
-        self, tokens: Sequence[int], should_stop: StopCheck
-    ) -> tuple[int, torch.Tensor] | None:
-        """Bring the cache to `tokens`, computing only what differs.
-
-        Returns the number of reused tokens and the last position's logits, or None when stopped
-        between chunks (the cache stays valid for what was computed). At least one token is always
-        computed, because choosing the next token needs fresh logits.
-        """
+    def _prefill(self, tokens: Sequence[int], should_stop: StopCheck) -> int | None:
+        self._logits = None  # never sample from the last request's
         reused = self._cache.prepare(tokens)
-        logits: torch.Tensor | None = None
         for start in range(reused, len(tokens), PREFILL_CHUNK):
             if should_stop():
                 return None
-            logits = self._forward(tokens[start : start + PREFILL_CHUNK])
-        assert logits is not None  # `prepare` leaves at least one token to compute
-        return reused, logits
+            self._forward(tokens[start : start + PREFILL_CHUNK])
+        return reused
 
-    def _decode(self, tokens: Sequence[int]) -> torch.Tensor:
-        try:
-            return self._forward(tokens)
-        except Exception as error:
-            self._cache.reset()
-            raise GenerationFailed(f"decoding failed: {error}") from error
+    def _sampler(
+        self, params: GenerateParameters, seed: int | None, prompt: Sequence[int]
+    ) -> AbstractContextManager[_Choosing]:
+        chooser = TokenChooser(params, seed, self._placement.device)
+        return nullcontext(_Choosing(chooser, list(prompt)))
 
-    def _forward(self, tokens: Sequence[int]) -> torch.Tensor:
-        """Run `tokens` after the cached ones; the float32 logits of the last position."""
+    def _sample(self, sampler: _Choosing) -> Sampled:
+        logits = self._logits
+        assert logits is not None  # `_prefill` computes at least one token
+        with torch.inference_mode():
+            token = sampler.chooser.choose(logits, sampler.history)
+            logprob = float(torch.log_softmax(logits, dim=-1)[token].item())
+        sampler.history.append(token)
+        return Sampled(token, logprob)
+
+    def _decode(self, token: int) -> None:
+        self._forward([token])
+
+    def _forget(self) -> None:
+        self._cache.reset()
+        self._logits = None
+
+    def _forward(self, tokens: Sequence[int]) -> None:
+        """Run `tokens` after the cached ones, keeping the last position's float32 logits."""
         ids = torch.tensor([list(tokens)], dtype=torch.long, device=self._placement.device)
         with torch.inference_mode():
             cache = {self._cache_argument: self._cache.kv}
             output = self._model(input_ids=ids, **self._forward_options, **cache)
             self._cache.appended(tokens)
-            logits: torch.Tensor = output.logits[0, -1].float()
-        return logits
+            self._logits = output.logits[0, -1].float()
 
 
 def _independent_backend(tokenizer: Any) -> Tokenizer | None:
