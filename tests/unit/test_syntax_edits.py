@@ -62,6 +62,27 @@ def test_definition_at_prefers_the_innermost_and_the_header_line() -> None:
     assert tree.definition_at(SOURCE.index('"""A shape')) is not None
 
 
+def test_definitions_are_the_index_extractors_with_local_ones_too() -> None:
+    js = (
+        "/** Doubles. */\nexport const double = (x) => x * 2;\n\n"
+        "function outer() {\n  function inner() {}\n  return inner;\n}\nconst LIMIT = 3;\n"
+    )
+    found = {d.name: d for d in syntax.parse(js, "javascript").definitions()}
+    assert set(found) == {"double", "outer", "inner"}  # a constant is not a definition here
+    double = found["double"]
+    assert (double.kind, double.docstring) == ("function", "Doubles.")
+    assert js[double.start :].startswith("export const double")
+    assert double.signature == "export const double = (x) => x * 2"
+    assert found["inner"].indent == "  "
+    cpp = (
+        "int twice(int x);\n\n/// Twice x.\nint twice(int x) {\n  Queue q(x);\n  return 2 * x;\n}\n"
+    )
+    tree = syntax.parse(cpp, "cpp")
+    [twice] = tree.definitions()  # not its prototype, nor the variable ``q`` it declares
+    assert (twice.name, twice.docstring) == ("twice", "Twice x.")
+    assert tree.definition_at(cpp.index("Queue")) == twice
+
+
 def test_identifier_at_and_parse_errors() -> None:
     tree = syntax.parse("value = compute(x)\n", "python")
     assert tree.identifier_at(len("value = comp")) == "compute"

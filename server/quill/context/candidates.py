@@ -20,7 +20,7 @@ import attrs
 from quill.context.index import IndexedSymbol, WorkspaceIndex
 from quill.context.recent_edits import RecentEdits
 from quill.context.snippets import Buffer, SnippetFinder
-from quill.context.symbols import Import, Symbol
+from quill.context.symbols import Symbol
 from quill.cursor import Cursor
 
 PieceKind = Literal["definition", "snippet", "edit"]
@@ -137,11 +137,8 @@ def _in_order(cursor: Cursor, window: Window, sources: ContextSources) -> Iterat
 def _definitions(
     cursor: Cursor, window: Window, index: WorkspaceIndex, near: list[str]
 ) -> Iterator[ContextPiece]:
-    symbols = index.symbols_of(cursor.path)
-    imports = symbols.imports if symbols is not None else ()
-    language = symbols.language if symbols is not None else cursor.language_id
-    imported = _imported_names(cursor.path, language, imports, index)
-    modules = _imported_modules(cursor.path, language, imports, index)
+    imported = index.imported_names(cursor.path)
+    modules = index.imported_files(cursor.path)  # for ``module.name`` uses, and ranking
     used = set(near)
     # 1. Names in use that the file imports, nearest first: their whole outline.
     for name in near:
@@ -171,25 +168,8 @@ def _used_in(name: str, text: str) -> bool:
     return next(found, None) is not None and next(found, None) is not None
 
 
-def _imported_names(
-    path: str, language: str, imports: tuple[Import, ...], index: WorkspaceIndex
-) -> dict[str, list[IndexedSymbol]]:
-    found: dict[str, list[IndexedSymbol]] = {}
-    for imported in imports:
-        for entry in index.imported_definitions(path, language, imported):
-            found.setdefault(entry.symbol.name, []).append(entry)
-    return found
-
-
-def _imported_modules(
-    path: str, language: str, imports: tuple[Import, ...], index: WorkspaceIndex
-) -> set[str]:
-    """Files the current file imports from (for ``module.name`` uses and for ranking)."""
-    return {file for imported in imports for file in index.resolve(path, language, imported.module)}
-
-
 def _best_definitions(
-    cursor: Cursor, window: Window, entries: tuple[IndexedSymbol, ...], modules: set[str]
+    cursor: Cursor, window: Window, entries: tuple[IndexedSymbol, ...], modules: frozenset[str]
 ) -> list[IndexedSymbol]:
     """The definitions of a name worth showing: in this file (outside the window), in a
     file this one imports, in its folder, or anywhere when the name is nearly unique."""

@@ -158,6 +158,30 @@ class WorkspaceIndex:
             }
             return tuple(sorted(path for path in candidates if path.endswith(endings)))
 
+    def imported_files(self, path: str) -> frozenset[str]:
+        """The indexed files that the imports of ``path`` (as indexed) name: the one
+        resolution of a file's imports, which context ranking and hovers both read."""
+        own = self.symbols_of(path)
+        if own is None:
+            return frozenset()
+        return frozenset(
+            file
+            for imported in own.imports
+            for file in self.resolve(path, own.language, imported.module)
+        )
+
+    def imported_names(self, path: str) -> dict[str, list[IndexedSymbol]]:
+        """The workspace definitions the imports of ``path`` bring in, by the name they
+        are bound to, in import order."""
+        own = self.symbols_of(path)
+        found: dict[str, list[IndexedSymbol]] = {}
+        if own is None:
+            return found
+        for imported in own.imports:
+            for entry in self.imported_definitions(path, own.language, imported):
+                found.setdefault(entry.symbol.name, []).append(entry)
+        return found
+
     def imported_definitions(
         self, importer: str, language: str, imported: Import
     ) -> list[IndexedSymbol]:

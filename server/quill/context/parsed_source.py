@@ -9,15 +9,10 @@ things of a file: a node's text, its indentation, a dedented excerpt, a header u
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
 
 import attrs
 from tree_sitter import Node
-
-if TYPE_CHECKING:  # (imports reads a Source: a runtime import would be circular)
-    from quill.context.imports import Import
 
 Captures = dict[str, list[Node]]
 """A query match: each capture's name and the nodes it caught."""
@@ -27,10 +22,11 @@ SIGNATURE_CHARS = 300
 
 @attrs.frozen
 class Family:
-    """How one family of grammars writes definitions, doc comments and imports."""
+    """How one family of grammars writes definitions and doc comments: what reading a match
+    asks of the language. (Which query finds the matches, and which reader turns an import
+    statement into ``Import``s, is ``symbol_queries``' business: this module is the floor the
+    readers stand on, so it names none of them.)"""
 
-    query: str
-    imports: Callable[[Source, Node], list[Import]]
     # Parents that are part of the definition as written (``export``, decorators, templates).
     wrappers: frozenset[str] = frozenset()
     comments: frozenset[str] = frozenset({"comment"})

@@ -1,20 +1,24 @@
 """The per-language tree-sitter queries extraction runs, and the family each language belongs to.
 
 One compiled query per language finds every definition, import and anonymous scope in a
-single walk of the tree, so only the matches reach Python. Languages that write code alike
-share a family (JavaScript and TypeScript, C and C++), and the ``Family`` records the rest
-of what reading their matches needs: the import reader, wrappers, comment nodes, members.
+single walk of the tree, so only the matches reach Python. Each language's ``Extraction``
+pairs its query with the reader of its import statements and the ``Family`` whose conventions
+(wrappers, comment nodes, members) reading its matches needs; languages that write code alike
+share a family (JavaScript and TypeScript, C and C++).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import attrs
 import tree_sitter
+from tree_sitter import Node
 
 from quill.context import languages
 from quill.context.imports import (
+    Import,
     c_imports,
     go_imports,
     java_imports,
@@ -22,7 +26,7 @@ from quill.context.imports import (
     python_imports,
     rust_imports,
 )
-from quill.context.parsed_source import Family
+from quill.context.parsed_source import Family, Source
 
 # --- Queries: the capture on the whole match names its kind or its handler.
 
@@ -142,74 +146,72 @@ AUXILIARY_CAPTURES = frozenset(
 )
 
 
-# --- Families: each language's query with the conventions its matches are read by.
+# --- Families: the conventions each language's matches are read by.
 
 _JS_FUNCTION_NODES = frozenset(
     {"method_definition", "abstract_method_signature", "method_signature", "function_signature"}
 )
 
 _PYTHON = Family(
-    _PYTHON_QUERY,
-    python_imports,
     wrappers=frozenset({"decorated_definition"}),
     functions=frozenset({"function_definition", "decorated_definition"}),
     member_lists=frozenset(),
     python=True,
 )
-_JAVASCRIPT = Family(
-    _JAVASCRIPT_QUERY,
-    js_imports,
-    wrappers=frozenset({"export_statement"}),
-    functions=_JS_FUNCTION_NODES,
-)
+_JAVASCRIPT = Family(wrappers=frozenset({"export_statement"}), functions=_JS_FUNCTION_NODES)
 _TYPESCRIPT = attrs.evolve(
-    _JAVASCRIPT,
-    query=_TYPESCRIPT_QUERY,
-    wrappers=frozenset({"export_statement", "ambient_declaration"}),
+    _JAVASCRIPT, wrappers=frozenset({"export_statement", "ambient_declaration"})
 )
 _GO = Family(
-    _GO_QUERY,
-    go_imports,
     wrappers=frozenset({"type_declaration", "const_declaration", "var_declaration"}),
     functions=frozenset({"method_elem"}),
 )
 _RUST = Family(
-    _RUST_QUERY,
-    rust_imports,
     comments=frozenset({"line_comment", "block_comment"}),
     between_doc=frozenset({"attribute_item"}),
     functions=frozenset({"function_item", "function_signature_item"}),
 )
 _JAVA = Family(
-    _JAVA_QUERY,
-    java_imports,
     comments=frozenset({"line_comment", "block_comment"}),
     functions=frozenset({"method_declaration", "constructor_declaration"}),
     member_lists=frozenset({"enum_body_declarations"}),
 )
-_C = Family(_C_QUERY, c_imports, functions=frozenset({"function_definition"}))
+_C = Family(functions=frozenset({"function_definition"}))
 _CPP = attrs.evolve(
     _C,
-    query=_CPP_QUERY,
     wrappers=frozenset({"template_declaration", "linkage_specification"}),
     functions=frozenset({"function_definition", "template_declaration"}),
 )
 
-FAMILIES: dict[str, Family] = {
-    "python": _PYTHON,
-    "javascript": _JAVASCRIPT,
-    "javascriptreact": _JAVASCRIPT,
-    "typescript": _TYPESCRIPT,
-    "typescriptreact": _TYPESCRIPT,
-    "go": _GO,
-    "rust": _RUST,
-    "java": _JAVA,
-    "c": _C,
-    "cpp": _CPP,
+
+@attrs.frozen
+class Extraction:
+    """What extracting one language's symbols runs: its query, the reader of its import
+    statements, and the family its matches are read by."""
+
+    query: str
+    imports: Callable[[Source, Node], list[Import]]
+    family: Family
+
+
+_JS = Extraction(_JAVASCRIPT_QUERY, js_imports, _JAVASCRIPT)
+_TS = Extraction(_TYPESCRIPT_QUERY, js_imports, _TYPESCRIPT)
+
+EXTRACTIONS: dict[str, Extraction] = {
+    "python": Extraction(_PYTHON_QUERY, python_imports, _PYTHON),
+    "javascript": _JS,
+    "javascriptreact": _JS,
+    "typescript": _TS,
+    "typescriptreact": _TS,
+    "go": Extraction(_GO_QUERY, go_imports, _GO),
+    "rust": Extraction(_RUST_QUERY, rust_imports, _RUST),
+    "java": Extraction(_JAVA_QUERY, java_imports, _JAVA),
+    "c": Extraction(_C_QUERY, c_imports, _C),
+    "cpp": Extraction(_CPP_QUERY, c_imports, _CPP),
 }
 
 
 @cache
 def compiled_query(language: str) -> tree_sitter.Query:
     """The language's query, compiled once per process (compiling takes milliseconds)."""
-    return tree_sitter.Query(languages.grammar(language), FAMILIES[language].query)
+    return tree_sitter.Query(languages.grammar(language), EXTRACTIONS[language].query)

@@ -1,10 +1,17 @@
-"""The facts the workspace index keeps of one source file: its definitions and imports.
+"""The facts the workspace index keeps of one source file: its definitions and imports; and the
+one extractor of definitions, which the index, hovers and code actions all read.
 
 ``extract_symbols`` parses once and runs one compiled tree-sitter query per language: only
 the matches (definitions, imports, and the anonymous functions that hide local definitions)
 reach Python, and node text is decoded only where a symbol needs it. Parsing is most of the
 cost; the query's walk of the tree adds about a third to it, and Python's work grows with
 the number of symbols, not with the size of the file.
+
+``locate_symbols`` is the same extraction on a tree already parsed, local definitions
+included, each symbol with the nodes it was read from: what ``syntax.Tree`` turns into
+offsets for code actions and a hover in the current document. One extractor means one answer
+to which nodes are definitions and what their names, signatures and docs are, wherever a
+definition is looked up.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from quill.context.outlines import (
     outline_of,
 )
 from quill.context.parsed_source import SIGNATURE_CHARS, Source, end_row, one_line
-from quill.context.symbol_queries import AUXILIARY_CAPTURES, FAMILIES, compiled_query
+from quill.context.symbol_queries import AUXILIARY_CAPTURES, EXTRACTIONS, compiled_query
 
 __all__ = [
     "CLASS_OUTLINE_LINES",
@@ -36,8 +43,10 @@ __all__ = [
     "SIGNATURE_CHARS",
     "FileSymbols",
     "Import",
+    "LocatedSymbol",
     "Symbol",
     "extract_symbols",
+    "locate_symbols",
 ]
 
 
@@ -64,6 +73,18 @@ class FileSymbols:
     imports: tuple[Import, ...] = ()
 
 
+@attrs.frozen
+class LocatedSymbol:
+    """A symbol with the nodes it was read from, for a reader that holds the parsed tree."""
+
+    symbol: Symbol
+    candidate: Candidate  # its definition node, the node as written (``anchor``), its body
+    # Where its signature starts: the definition as written (with ``export`` or ``template``),
+    # but past Python's decorators (a docstring goes under the ``def``, not under ``@cache``).
+    start: Node
+    local: bool  # inside a function or value: nameable only there, so not in the index
+
+
 def extract_symbols(text: str, language: str) -> FileSymbols:
     """The definitions and imports of ``text``, a file in ``language`` (a grammar name).
 
@@ -79,12 +100,30 @@ def extract_symbols(text: str, language: str) -> FileSymbols:
     Never raises for a ``str``: text that does not parse yields what tree-sitter recovered,
     and a language without a grammar yields nothing.
     """
-    family = FAMILIES.get(language)
-    if family is None:
+    if language not in EXTRACTIONS:
         return FileSymbols(language)
     data = text.encode("utf-8", "replace")  # a lone surrogate becomes "?"
-    source = Source(data, family)
     root = languages.parser(language).parse(data).root_node
+    located, imports = _extract(data, root, language, with_locals=False)
+    return FileSymbols(language, tuple(item.symbol for item in located), tuple(imports))
+
+
+def locate_symbols(data: bytes, root: Node, language: str) -> list[LocatedSymbol]:
+    """The definitions of a parsed file (``root``, parsed from ``data``), as
+    ``extract_symbols`` reads them, and with them those local to a function body: in a
+    document they can be named (and hovered, documented, explained) where they stand.
+    """
+    if language not in EXTRACTIONS:
+        return []
+    return _extract(data, root, language, with_locals=True)[0]
+
+
+def _extract(
+    data: bytes, root: Node, language: str, with_locals: bool
+) -> tuple[list[LocatedSymbol], list[Import]]:
+    """One query pass over a parsed file: its symbols, in source order, and its imports."""
+    extraction = EXTRACTIONS[language]
+    source = Source(data, extraction.family)
     candidates: list[Candidate] = []
     imports: list[Import] = []
     for _, captures in tree_sitter.QueryCursor(compiled_query(language)).matches(root):
@@ -93,24 +132,32 @@ def extract_symbols(text: str, language: str) -> FileSymbols:
             continue
         node = captures[capture][0]
         if capture == "import":
-            imports.extend(family.imports(source, node))
+            imports.extend(extraction.imports(source, node))
         elif capture == "require":
             imports.extend(require_imports(source, node, captures))
         else:
             candidates.extend(match_candidates(source, capture, node, captures))
-    built = [(c, _symbol(source, c, container)) for c, container in _nested(candidates)]
-    return FileSymbols(language, _deduplicated(_without_prototypes(built)), tuple(imports))
+    located = []
+    for candidate, container, local in _nested(candidates, with_locals):
+        # A signature starts at the definition as written, but past Python's decorators.
+        start = candidate.node if source.family.python else candidate.anchor
+        symbol = _symbol(source, candidate, container, start)
+        located.append(LocatedSymbol(symbol, candidate, start, local))
+    return _deduplicated(_without_prototypes(located)), imports
 
 
-def _nested(candidates: list[Candidate]) -> list[tuple[Candidate, str | None]]:
-    """Each definition with its container, leaving out those local to a function or value.
+def _nested(
+    candidates: list[Candidate], with_locals: bool
+) -> list[tuple[Candidate, str | None, bool]]:
+    """Each definition with its container and whether it is local to a function or value
+    (left out unless ``with_locals``).
 
     One pass over the matches in source order with a stack of the open scopes: cheaper than
     asking each node for its ancestors.
     """
     candidates.sort(key=lambda c: (c.anchor.start_byte, -c.anchor.end_byte))
-    stack: list[tuple[int, int, str | None, bool]] = []  # start, end, container, opaque
-    kept: list[tuple[Candidate, str | None]] = []
+    stack: list[tuple[int, int, str | None, bool]] = []  # start, end, container, local inside
+    kept: list[tuple[Candidate, str | None, bool]] = []
     for candidate in candidates:
         start, end = candidate.anchor.start_byte, candidate.anchor.end_byte
         while stack and stack[-1][1] <= start:
@@ -119,56 +166,61 @@ def _nested(candidates: list[Candidate]) -> list[tuple[Candidate, str | None]]:
         same = bool(stack) and stack[-1][:2] == (start, end)
         depth = len(stack) - (2 if same else 1)
         outer = stack[depth] if depth >= 0 else None
-        if outer is not None and outer[3]:
-            continue
+        local = outer is not None and outer[3]
+        if local and (not with_locals or candidate.prototype):
+            continue  # (a C++ "prototype" in a body declares a variable: ``Queue q(size);``)
         container = candidate.container or (outer[2] if outer is not None else None)
         if candidate.scope != "none" and not same:
             name = candidate.name if candidate.scope == "container" else None
-            stack.append((start, end, name, candidate.scope == "opaque"))
+            stack.append((start, end, name, local or candidate.scope == "opaque"))
         if candidate.kind is not None:
-            kept.append((candidate, container))
+            kept.append((candidate, container, local))
     return kept
 
 
-def _without_prototypes(built: list[tuple[Candidate, Symbol]]) -> list[Symbol]:
+def _without_prototypes(located: list[LocatedSymbol]) -> list[LocatedSymbol]:
     """The symbols, less the C prototypes of functions the file defines too.
 
     A prototype's doc comment then documents the definition, if that has none of its own:
     C code usually documents the declaration.
     """
+    if not any(item.candidate.prototype for item in located):
+        return located  # (every language but C and C++)
     defined: set[tuple[str, str | None]] = set()
     docs: dict[tuple[str, str | None], str] = {}
-    for candidate, symbol in built:
-        key = (symbol.name, symbol.container)
-        if not candidate.prototype:
+    for item in located:
+        key = (item.symbol.name, item.symbol.container)
+        if not item.candidate.prototype:
             defined.add(key)
-        elif symbol.docstring is not None:
-            docs.setdefault(key, symbol.docstring)
-    symbols = []
-    for candidate, symbol in built:
-        key = (symbol.name, symbol.container)
-        if candidate.prototype and key in defined:
+        elif item.symbol.docstring is not None:
+            docs.setdefault(key, item.symbol.docstring)
+    kept = []
+    for item in located:
+        key = (item.symbol.name, item.symbol.container)
+        if item.candidate.prototype and key in defined:
             continue
-        if symbol.docstring is None and key in docs and not candidate.prototype:
-            symbol = attrs.evolve(symbol, docstring=docs[key])
-        symbols.append(symbol)
-    return symbols
+        if item.symbol.docstring is None and key in docs and not item.candidate.prototype:
+            item = attrs.evolve(item, symbol=attrs.evolve(item.symbol, docstring=docs[key]))
+        kept.append(item)
+    return kept
 
 
-def _deduplicated(symbols: list[Symbol]) -> tuple[Symbol, ...]:
+def _deduplicated(located: list[LocatedSymbol]) -> list[LocatedSymbol]:
     """Without a second symbol of one name, line and container (``typedef struct a {} a``)."""
     seen: set[tuple[str, int, str | None]] = set()
     unique = []
-    for symbol in symbols:
+    for item in located:
+        symbol = item.symbol
         key = (symbol.name, symbol.start_line, symbol.container)
         if symbol.name and key not in seen:
             seen.add(key)
-            unique.append(symbol)
-    return tuple(unique)
+            unique.append(item)
+    return unique
 
 
-def _symbol(source: Source, candidate: Candidate, container: str | None) -> Symbol:
-    """The symbol a kept candidate becomes: its lines, signature, docstring and outline."""
+def _symbol(source: Source, candidate: Candidate, container: str | None, start: Node) -> Symbol:
+    """The symbol a kept candidate becomes: its lines, signature (from ``start``), docstring
+    and outline."""
     kind = candidate.kind or ""
     if kind == "function" and container is not None:
         kind = "method"
@@ -179,7 +231,6 @@ def _symbol(source: Source, candidate: Candidate, container: str | None) -> Symb
         docstring, doc = python_docstring(source, body)
     else:
         docstring, doc = doc_comment(source, anchor)
-    start = candidate.node if source.family.python else anchor  # a signature skips decorators
     if start_line == end_line and (body is None or kind not in FUNCTION_KINDS):
         # Most symbols (constants, macros, one-line types): one decode serves both texts.
         outline = source.text(anchor)

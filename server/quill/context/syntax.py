@@ -1,7 +1,12 @@
-"""Syntax facts from tree-sitter: definitions, the definition at a position, parse errors.
+"""A parsed document with string offsets: its definitions, the definition at a position, the
+identifier at a position, and parse errors.
 
-The grammars come from the one registry, ``quill.context.languages``. Offsets here are string
-indices (not bytes): tree-sitter's byte offsets are converted once per parse.
+Code actions, explanations and hovers work in string indices of an editor's text, while
+tree-sitter counts bytes; ``Tree`` converts once per parse. Which nodes are definitions, and
+their names, signatures and docs, is not decided here: ``Tree.definitions`` reads the one
+extractor the workspace index uses (``symbols.locate_symbols``), so a function shows the same
+signature and doc comment in the document that defines it as anywhere the index finds it.
+The grammars come from the one registry, ``quill.context.languages``.
 """
 
 from __future__ import annotations
@@ -12,27 +17,8 @@ import attrs
 import tree_sitter
 
 from quill.context import languages
-
-# Node types that define a function or class (with ``name`` and ``body`` fields), for every
-# grammar in the registry; C and C++ name their functions through declarators, so they have none.
-_DEFINITIONS = {
-    "function_definition": "function",
-    "class_definition": "class",
-    "function_declaration": "function",
-    "generator_function_declaration": "function",
-    "method_definition": "function",
-    "method_declaration": "function",
-    "constructor_declaration": "function",
-    "function_item": "function",
-    "class_declaration": "class",
-    "abstract_class_declaration": "class",
-    "interface_declaration": "class",
-    "enum_declaration": "class",
-    "record_declaration": "class",
-    "struct_item": "class",
-    "enum_item": "class",
-    "trait_item": "class",
-}
+from quill.context.definitions import CONTAINER_KINDS, FUNCTION_KINDS
+from quill.context.symbols import LocatedSymbol, locate_symbols
 
 
 def language_of(language_id: str, path: str = "") -> str | None:
@@ -44,13 +30,15 @@ def language_of(language_id: str, path: str = "") -> str | None:
 class Definition:
     """A function or class: where it is and what it says of itself."""
 
-    kind: str  # "function" or "class"
+    kind: str  # "function" (methods included) or "class" (structs, interfaces, enums too)
     name: str
-    start: int  # the definition's first character (its line start for Python)
+    # Where its signature starts: at its ``export`` or ``template`` where it has one, past
+    # Python's decorators (a docstring goes under the ``def``).
+    start: int
     end: int
-    signature: str  # the text up to the body, e.g. ``def mean(values: list[float]) -> float:``
-    docstring: str | None  # the docstring's text without quotes, if any
-    body_start: int  # where the body's first statement starts
+    signature: str  # the header up to the body on one line: ``def mean(values: list) -> float:``
+    docstring: str | None  # the docstring or doc comment, without quotes or comment markers
+    body_start: int  # where the body's first statement starts (``end`` where it has no body)
     indent: str  # the indentation of the definition's line
 
     @property
@@ -68,6 +56,8 @@ class Tree:
         self.root = languages.parser(language).parse(self._data).root_node
         # byte offset -> string index, computed lazily for non-ASCII text
         self._ascii = len(self._data) == len(text)
+        self._symbols: list[LocatedSymbol] | None = None
+        self._definitions: list[Definition] | None = None
 
     def offset(self, byte: int) -> int:
         if self._ascii:
@@ -79,17 +69,23 @@ class Tree:
             return offset
         return len(self.text[:offset].encode("utf-8", "surrogatepass"))
 
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.root.has_error)
+    def symbols(self) -> list[LocatedSymbol]:
+        """Every definition the index's extractor finds, local ones included, in source
+        order (extracted once per tree)."""
+        if self._symbols is None:
+            self._symbols = locate_symbols(self._data, self.root, self.language)
+        return self._symbols
 
     def definitions(self) -> Iterator[Definition]:
-        stack = [self.root]
-        while stack:
-            node = stack.pop()
-            if node.type in _DEFINITIONS and (definition := self._definition(node)):
-                yield definition
-            stack.extend(reversed(node.children))
+        """The functions and classes (methods, nested functions, structs, interfaces and
+        enums too), in source order; constants, type aliases and macros are not."""
+        if self._definitions is None:
+            self._definitions = [
+                self._definition(located)
+                for located in self.symbols()
+                if located.symbol.kind in FUNCTION_KINDS or located.symbol.kind in CONTAINER_KINDS
+            ]
+        return iter(self._definitions)
 
     def definition_at(self, offset: int) -> Definition | None:
         """The innermost function or class containing ``offset`` (or starting on its line)."""
@@ -123,45 +119,26 @@ class Tree:
     def _node_text(self, node: tree_sitter.Node) -> str:
         return self._data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
 
-    def _definition(self, node: tree_sitter.Node) -> Definition | None:
-        name = node.child_by_field_name("name")
-        body = node.child_by_field_name("body")
-        if name is None or body is None:
-            return None
-        start, end = self.offset(node.start_byte), self.offset(node.end_byte)
+    def _definition(self, located: LocatedSymbol) -> Definition:
+        """A located symbol in the document's string offsets."""
+        symbol, candidate = located.symbol, located.candidate
+        start = self.offset(located.start.start_byte)
+        end = self.offset(candidate.anchor.end_byte)
         line_start = self.text.rfind("\n", 0, start) + 1
         indent = self.text[line_start:start]
         if indent.strip():
-            indent = ""  # something else on the line before it (e.g. ``export``)
-        body_start = self.offset(body.start_byte)
-        header_end = body_start
-        if self.language == "python":
-            # The body's first statement; the header ends with its ``:``.
-            colon = self.text.rfind(":", start, body_start)
-            header_end = colon + 1 if colon >= 0 else body_start
-        signature = self.text[start:header_end].rstrip()
+            indent = ""  # something else on the line before it
+        body = candidate.body
         return Definition(
-            kind=_DEFINITIONS[node.type],
-            name=self._node_text(name),
+            kind="function" if symbol.kind in FUNCTION_KINDS else "class",
+            name=symbol.name,
             start=start,
             end=end,
-            signature=signature,
-            docstring=self._docstring(body),
-            body_start=body_start,
+            signature=symbol.signature,
+            docstring=symbol.docstring,
+            body_start=self.offset(body.start_byte) if body is not None else end,
             indent=indent,
         )
-
-    def _docstring(self, body: tree_sitter.Node) -> str | None:
-        if self.language != "python" or not body.children:
-            return None
-        first = body.children[0]
-        if first.type != "expression_statement" or not first.children:
-            return None
-        string = first.children[0]
-        if string.type != "string":
-            return None
-        content = [child for child in string.children if child.type == "string_content"]
-        return "".join(self._node_text(child) for child in content).strip()
 
 
 def parse(text: str, language: str) -> Tree:
