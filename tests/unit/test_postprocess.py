@@ -11,7 +11,7 @@ from quill.completion.postprocess import (
     match_indentation,
     postprocess,
 )
-from quill.context import syntax
+from quill.context import languages
 from quill.cursor import Cursor
 
 _PATHS = {"python": "t.py", "javascript": "t.js", "typescript": "t.ts", "rust": "t.rs"}
@@ -250,13 +250,13 @@ def test_a_language_without_a_grammar_is_not_checked() -> None:
 
 def test_one_request_parses_the_document_once(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[str] = []
-    parse = syntax.parse
+    parse = languages.parse
 
-    def counting_parse(text: str, language: str) -> syntax.Tree:
+    def counting_parse(text: str, language: str) -> languages.ParsedText:
         parsed.append(text)
         return parse(text, language)
 
-    monkeypatch.setattr(syntax, "parse", counting_parse)
+    monkeypatch.setattr(languages, "parse", counting_parse)
     current = cursor("def f(x):\n    y = x\n    |\n")
     extent = choose_extent(current)
     assert extent is Extent.BLOCK

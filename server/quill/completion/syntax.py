@@ -1,9 +1,10 @@
-"""What the code around the cursor says about a completion: syntax facts for post-processing.
+"""What the code around the cursor says about a completion: the syntax facts of the gate and
+of post-processing, all in one module.
 
-Two kinds of facts. From tree-sitter (through :mod:`quill.context.syntax`): whether the cursor is
-in a string or comment, whether it follows an operator, whether a ``:`` ends a block
-header, and how many parse errors a text has. From a lexical scan of one line: which
-brackets are open, skipping strings and comments. The scan is for the suggestion itself,
+Two kinds of facts. From tree-sitter (the grammars of :mod:`quill.context.languages`):
+whether the cursor is in a string or comment, whether it follows an operator, whether a
+``:`` ends a block header, and how many parse errors a text has. From a lexical scan of one
+line: which brackets are open, skipping strings and comments. The scan is for the suggestion itself,
 which is a fragment no parser can judge alone.
 
 Parsing is the cost here. A request parses the document once: :func:`region_at` keys the
@@ -21,7 +22,8 @@ from functools import lru_cache
 import attrs
 import tree_sitter
 
-from quill.context import syntax
+from quill.context import languages
+from quill.context.languages import ParsedText, count_errors
 from quill.cursor import Cursor
 
 # Parsing Python takes about 0.13 ms per KB (a 200 KB, 5,000-line file: ~26 ms), and a
@@ -88,10 +90,10 @@ class Region:
 
     text: str
     offset: int  # the cursor's index in ``text``
-    language: str  # a grammar name of :mod:`quill.context.syntax`
+    language: str  # a grammar name of :mod:`quill.context.languages`
 
     @property
-    def tree(self) -> syntax.Tree:
+    def tree(self) -> ParsedText:
         return _parse(self.text, self.language)
 
     @property
@@ -101,7 +103,7 @@ class Region:
 
 def grammar_of(cursor: Cursor) -> str | None:
     """The grammar name for the cursor's document, ``None`` where none is installed."""
-    return syntax.language_of(cursor.language_id, cursor.path)
+    return languages.language_of(cursor.language_id, cursor.path)
 
 
 def region_at(cursor: Cursor) -> Region | None:
@@ -132,24 +134,24 @@ def region_at(cursor: Cursor) -> Region | None:
 
 
 @lru_cache(maxsize=4)
-def _parse(text: str, language: str) -> syntax.Tree:
+def _parse(text: str, language: str) -> ParsedText:
     """Parse once per text: the gate and the post-processing of a request share the tree.
 
     A Python string caches its hash and compares by identity first, so finding the
     cursor's own text again costs nothing; the few entries bound the memory held.
     """
-    return syntax.parse(text, language)
+    return languages.parse(text, language)
 
 
 def error_count(region: Region) -> int:
     """Parse errors of the region (from the shared parse)."""
-    return syntax.count_errors(region.tree.root)
+    return count_errors(region.tree.root)
 
 
 def error_count_with(region: Region, insertion: str) -> int:
     """Parse errors of the region with ``insertion`` typed at the cursor."""
     text = region.text[: region.offset] + insertion + region.text[region.offset :]
-    return syntax.count_errors(syntax.parse(text, region.language).root)
+    return count_errors(languages.parse(text, region.language).root)
 
 
 def in_string_or_comment(region: Region) -> bool:

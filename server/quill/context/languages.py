@@ -1,8 +1,12 @@
-"""The one registry of tree-sitter grammars: which languages Quill parses and how it names them.
+"""The one registry of tree-sitter grammars: which languages Quill parses and how it names
+them, and the one way an editor's text is parsed with them.
 
 Every grammar is an official wheel compiled into the environment, so nothing is downloaded at
 run time. A grammar name is also the LSP language id where the two agree; ``language_of``
-maps an editor's id (or, failing that, a file suffix) to one.
+maps an editor's id (or, failing that, a file suffix) to one. Editors count in string
+indices and tree-sitter in bytes: ``ParsedText`` converts once per parse, so completions,
+actions and hovers all read syntax in the editor's offsets; ``count_errors`` is the check
+every edit Quill offers must pass.
 """
 
 from __future__ import annotations
@@ -101,3 +105,53 @@ def parser(language: str) -> tree_sitter.Parser:
     threads never run the same parser at once, and we never pass an old tree for reuse.
     """
     return tree_sitter.Parser(grammar(language))
+
+
+class ParsedText:
+    """A text parsed with its grammar, with string offsets for tree-sitter's bytes."""
+
+    def __init__(self, text: str, language: str) -> None:
+        self.text = text
+        self.language = language
+        self.data = text.encode("utf-8", "surrogatepass")
+        self.root = parser(language).parse(self.data).root_node
+        self._ascii = len(self.data) == len(text)  # then bytes and indices are the same
+
+    def offset(self, byte: int) -> int:
+        """The string index of a byte offset."""
+        if self._ascii:
+            return byte
+        return len(self.data[:byte].decode("utf-8", "surrogatepass"))
+
+    def byte(self, offset: int) -> int:
+        """The byte offset of a string index."""
+        if self._ascii:
+            return offset
+        return len(self.text[:offset].encode("utf-8", "surrogatepass"))
+
+    def node_text(self, node: tree_sitter.Node) -> str:
+        return self.data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+
+
+def parse(text: str, language: str) -> ParsedText:
+    return ParsedText(text, language)
+
+
+def error_count(text: str, language: str) -> int:
+    """How many ERROR or MISSING nodes the text has (0: it parses)."""
+    return count_errors(parse(text, language).root)
+
+
+def count_errors(root: tree_sitter.Node) -> int:
+    """ERROR and MISSING nodes under ``root``, for callers that already hold a tree."""
+    if not root.has_error:
+        return 0
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count

@@ -1,5 +1,6 @@
 """A parsed document with string offsets: its definitions, the definition at a position, the
-identifier at a position, and parse errors.
+identifier at a position, and parse errors (``error_count`` and ``count_errors``, from
+``quill.context.languages``).
 
 Code actions, explanations and hovers work in string indices of an editor's text, while
 tree-sitter counts bytes; ``Tree`` converts once per parse. Which nodes are definitions, and
@@ -14,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import attrs
-import tree_sitter
 
 from quill.context import languages
 from quill.context.definitions import CONTAINER_KINDS, FUNCTION_KINDS
+from quill.context.languages import ParsedText
+from quill.context.languages import count_errors as count_errors
+from quill.context.languages import error_count as error_count
 from quill.context.symbols import LocatedSymbol, locate_symbols
 
 
@@ -46,34 +49,19 @@ class Definition:
         return self.start - len(self.indent)
 
 
-class Tree:
-    """A parsed document with string offsets."""
+class Tree(ParsedText):
+    """A parsed document with string offsets, and the definitions in it."""
 
     def __init__(self, text: str, language: str) -> None:
-        self.text = text
-        self.language = language
-        self._data = text.encode("utf-8", "surrogatepass")
-        self.root = languages.parser(language).parse(self._data).root_node
-        # byte offset -> string index, computed lazily for non-ASCII text
-        self._ascii = len(self._data) == len(text)
+        super().__init__(text, language)
         self._symbols: list[LocatedSymbol] | None = None
         self._definitions: list[Definition] | None = None
-
-    def offset(self, byte: int) -> int:
-        if self._ascii:
-            return byte
-        return len(self._data[:byte].decode("utf-8", "surrogatepass"))
-
-    def byte(self, offset: int) -> int:
-        if self._ascii:
-            return offset
-        return len(self.text[:offset].encode("utf-8", "surrogatepass"))
 
     def symbols(self) -> list[LocatedSymbol]:
         """Every definition the index's extractor finds, local ones included, in source
         order (extracted once per tree)."""
         if self._symbols is None:
-            self._symbols = locate_symbols(self._data, self.root, self.language)
+            self._symbols = locate_symbols(self.data, self.root, self.language)
         return self._symbols
 
     def definitions(self) -> Iterator[Definition]:
@@ -114,10 +102,7 @@ class Tree:
             "type_identifier",
         ):
             return None
-        return self._node_text(node)
-
-    def _node_text(self, node: tree_sitter.Node) -> str:
-        return self._data[node.start_byte : node.end_byte].decode("utf-8", "surrogatepass")
+        return self.node_text(node)
 
     def _definition(self, located: LocatedSymbol) -> Definition:
         """A located symbol in the document's string offsets."""
@@ -143,23 +128,3 @@ class Tree:
 
 def parse(text: str, language: str) -> Tree:
     return Tree(text, language)
-
-
-def error_count(text: str, language: str) -> int:
-    """How many ERROR or MISSING nodes the text has (0: it parses)."""
-    return count_errors(parse(text, language).root)
-
-
-def count_errors(root: tree_sitter.Node) -> int:
-    """ERROR and MISSING nodes under ``root``, for callers that already hold a tree."""
-    if not root.has_error:
-        return 0
-    count = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
