@@ -208,9 +208,7 @@ async def _complete(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "file": cursor.path,
-                    "line": args.line,
-                    "column": args.column,
+                    **_place_json(args, cursor),
                     "completion": suggestion.text if suggestion else "",
                     "model_ms": round(suggestion.model_ms, 1) if suggestion else None,
                     "prompt_tokens": prompt.tokens if prompt else None,
@@ -255,9 +253,7 @@ async def _prompt(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "file": cursor.path,
-                    "line": args.line,
-                    "column": args.column,
+                    **_place_json(args, cursor),
                     "model": info.model_id,
                     "dialect": info.dialect,
                     "format": prompt.format,
@@ -292,6 +288,11 @@ async def _prompt(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _place_json(args: argparse.Namespace, cursor: Cursor) -> dict[str, object]:
+    """Where a JSON answer is about, as the command line named it."""
+    return {"file": cursor.path, "line": args.line, "column": args.column}
 
 
 def _prepare(
