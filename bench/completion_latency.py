@@ -11,33 +11,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import sys
-import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
 
+from bench_stats import markdown_table, median
+from lsp_session import BenchClient, shut_down_after
 from running_host import running_host
+from typing_replay import open_document, type_key
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "server" / "quill" / "completion" / "postprocess.py"  # a real file of some length
 URI = "file:///bench/postprocess.py"
-
-
-async def request(client: LanguageClient, position: types.Position) -> tuple[float, str]:
-    started = time.perf_counter()
-    result = await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Invoked),
-            text_document=types.TextDocumentIdentifier(URI),
-            position=position,
-        )
-    )
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    text = result.items[0].insert_text if result and result.items else ""
-    return elapsed_ms, str(text)
+INVOKED = types.InlineCompletionTriggerKind.Invoked
 
 
 async def main(keystrokes: int) -> None:
@@ -46,61 +32,34 @@ async def main(keystrokes: int) -> None:
 
 
 async def measure(url: str, keystrokes: int) -> None:
-    client = LanguageClient("quill-bench", "0")
-
-    @client.feature("quill/status")
-    def ignore_status(params: object) -> None:
-        """The status-bar notification: nothing to show here."""
-
-    await client.start_io(sys.executable, "-m", "quill", "serve", "--log-level", "warning")
-    try:
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                initialization_options={"serverUrl": url, "deadlineMs": 60_000},
-            )
-        )
-        client.initialized(types.InitializedParams())
+    client = BenchClient(name="quill-bench")
+    await client.start()  # the user's own index store: there is no workspace folder
+    async with shut_down_after(client):
+        await client.initialize_editor(None, {"serverUrl": url, "deadlineMs": 60_000})
         # Cut the file in the middle of a function body: the cursor at a new line there.
         lines = SOURCE.read_text().splitlines(keepends=True)
         cut = next(i for i, line in enumerate(lines) if "def cut_at_block_end" in line) + 3
         text = "".join(lines[:cut]) + "    "
-        client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(URI, "python", 1, text))
-        )
+        open_document(client, URI, text)
         position = types.Position(cut, 4)
-        cold_ms, suggestion = await request(client, position)
+        suggestion, cold_ms = await client.suggestion(URI, position, INVOKED)
 
         typed = "lines = text.split('\\n')\n    kept = [lines[0]]\n"[:keystrokes]
         warm: list[float] = []
         for version, char in enumerate(typed, start=2):
-            change = types.TextDocumentContentChangePartial(
-                range=types.Range(position, position), text=char
-            )
-            client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    types.VersionedTextDocumentIdentifier(uri=URI, version=version), [change]
-                )
-            )
-            if char == "\n":
-                position = types.Position(position.line + 1, 0)
-            else:
-                position = types.Position(position.line, position.character + 1)
-            elapsed_ms, _ = await request(client, position)
+            position = type_key(client, URI, version, position, char)
+            _, elapsed_ms = await client.suggestion(URI, position, INVOKED)
             warm.append(elapsed_ms)
 
         print(f"file: {SOURCE.relative_to(ROOT)} cut at line {cut + 1} ({len(text)} chars)")
         print(f"first suggestion: {suggestion!r}")
         print()
-        print("| request | latency (ms) |")
-        print("| --- | --- |")
-        print(f"| cold (empty KV cache) | {cold_ms:.0f} |")
-        print(f"| warm after a keystroke, p50 of {len(warm)} | {statistics.median(warm):.0f} |")
-        print(f"| warm after a keystroke, max | {max(warm):.0f} |")
-        await client.shutdown_async(None)
-        client.exit(None)
-    finally:
-        await client.stop()
+        rows = [
+            ["cold (empty KV cache)", f"{cold_ms:.0f}"],
+            [f"warm after a keystroke, p50 of {len(warm)}", f"{median(warm):.0f}"],
+            ["warm after a keystroke, max", f"{max(warm):.0f}"],
+        ]
+        print(markdown_table(["request", "latency (ms)"], rows))
 
 
 if __name__ == "__main__":

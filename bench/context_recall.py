@@ -48,6 +48,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_stats import markdown_table, median
 from make_recall_cases import CASE_SETS, CaseSet, RecallCase, cursor_text, describe, load_cases
 from quill.backends.base import ServerInfo
 from quill.backends.tgi import TgiClient
@@ -245,9 +246,9 @@ def print_report(
 ) -> None:
     print(f"model {info.model_id}; tokens counted at the host; prefix-only prompts")
     print()
-    print("| cases | budget (tokens) | recall, context | recall, current file only "
-          "| mean prompt tokens (context) | mean pieces | goal |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    header = ["cases", "budget (tokens)", "recall, context", "recall, current file only",
+              "mean prompt tokens (context)", "mean pieces", "goal"]  # fmt: skip
+    rows = []
     for result in results:
         files = len({case.file for case in result.cases})
         name = (
@@ -263,10 +264,9 @@ def print_report(
             if budget == GOAL_BUDGET:
                 met = with_context.recall() >= GOAL_RECALL
                 goal = f"≥ {100 * GOAL_RECALL:.0f}%: {'met' if met else 'NOT met'}"
-            print(
-                f"| {name} | {budget:,} | {with_context.cell()} | {alone.cell()} "
-                f"| {tokens:.0f} | {pieces:.1f} | {goal} |"
-            )
+            rows.append([name, f"{budget:,}", with_context.cell(), alone.cell(),
+                         f"{tokens:.0f}", f"{pieces:.1f}", goal])  # fmt: skip
+    print(markdown_table(header, rows))
     for result in results:
         print_details(result, budgets, show_misses)
 
@@ -281,7 +281,7 @@ def print_details(result: Results, budgets: list[int], show_misses: int) -> None
         f"workspace {result.root} (a copy of {source.root}"
         f"{' (' + ', '.join(source.copied) + ' only)' if source.copied else ''}; "
         f"{result.indexed_files} files indexed in {result.index_seconds:.1f} s); prompt built "
-        f"in {1000 * statistics.median(result.build_seconds):.0f} ms (median)"
+        f"in {1000 * median(result.build_seconds):.0f} ms (median)"
     )
     text_only = {
         budget: sum(outcome.by_text_only for outcome in result.tallies[budget, "context"].outcomes)

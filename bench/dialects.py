@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 import time
@@ -63,16 +62,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.model_servers import SERVERS
 
-from bench_stats import markdown_table, median, percentile
-from line_starts import parse_settings
-from paced_typing import opened_document
+from bench_stats import markdown_table, median, slash_cell
+from editing_sessions import Session, add_session_arguments, choose_sessions, session_document
+from lsp_session import (
+    BenchClient,
+    add_setting_argument,
+    execute,
+    parse_settings,
+    shut_down_after,
+)
 from recall_sources import pip_source
-from replay_sessions import ReplayClient, Session, choose_sessions, keystrokes
 from running_host import running_host
-from typing_replay import type_key
+from typing_replay import close_document, open_document, type_asking
 
 INDEX_TIMEOUT_S = 300
-_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 Counts = dict[str, float]  # "reused" and "prompt" tokens, as the server counts them
 # The counter families as the parser names them (without ``_total``).
 _CACHE_FAMILIES = frozenset(
@@ -129,47 +132,39 @@ class SessionResult:
 
 
 async def replay(
-    client: ReplayClient, url: str, root: Path, session: Session, every: str
+    client: BenchClient, url: str, root: Path, session: Session, every: str
 ) -> SessionResult:
     """Type ``session`` back in, asking for a completion after each word (or keystroke)."""
     result = SessionResult(session)
-    path = root / session.file
-    indent, keys = keystrokes(session.block)
-    text, lines = opened_document(path, session.first_line, session.block, indent)
-    uri = path.as_uri()
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, text))
-    )
-    position = types.Position(session.first_line, len(indent))
-    result.cold_ms = await _ask(client, uri, position, lines, result)
+    document = session_document(root, session)
+    open_document(client, document.uri, document.text)
+    result.cold_ms = await _ask(client, document.uri, document.start, document.lines, result)
     before = cache_counters(url)
     calls = await _model_calls(client)
-    for version, key in enumerate(keys, start=2):
-        position = type_key(client, uri, version, position, key)
-        if every == "keystroke" or not _WORD_CHAR.match(key[-1:] or "\n"):
-            elapsed_ms = await _ask(client, uri, position, lines, result)
-            result.warm_ms.append(elapsed_ms)
-            calls, before_calls = await _model_calls(client), calls
-            if calls > before_calls:  # not answered from Quill's own suggestion cache
-                result.model_ms.append(elapsed_ms)
+
+    async def ask_warm(position: types.Position) -> None:
+        nonlocal calls
+        elapsed_ms = await _ask(client, document.uri, position, document.lines, result)
+        result.warm_ms.append(elapsed_ms)
+        calls, before_calls = await _model_calls(client), calls
+        if calls > before_calls:  # not answered from Quill's own suggestion cache
+            result.model_ms.append(elapsed_ms)
+
+    await type_asking(client, document.uri, document.start, document.keys, every, ask_warm)
     result.warm_cache = _delta(cache_counters(url), before)
-    client.text_document_did_close(
-        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-    )
+    close_document(client, document.uri)
     return result
 
 
-async def _model_calls(client: ReplayClient) -> int:
+async def _model_calls(client: BenchClient) -> int:
     """Requests the server has sent on to the model so far (``quill.stats``): those it
     answered by type-through or speculation, without the model, cost nothing to compare."""
-    stats = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="quill.stats")
-    )
+    stats = await execute(client, "quill.stats")
     return int(stats.get("modelCalls", 0)) if isinstance(stats, dict) else 0
 
 
 async def _ask(
-    client: ReplayClient,
+    client: BenchClient,
     uri: str,
     position: types.Position,
     lines: list[str],
@@ -199,8 +194,8 @@ async def run(
     source = pip_source()
     with tempfile.TemporaryDirectory() as scratch:
         root = source.copy_workspace(Path(scratch) / "src")
-        client = ReplayClient(verbose)
-        try:
+        client = BenchClient(verbose)
+        async with shut_down_after(client):
             settings = {"debounceMs": 0, "deadlineMs": 30_000, **options, "serverUrl": url}
             await client.serve(root, Path(scratch) / "cache", settings, INDEX_TIMEOUT_S)
             started = time.perf_counter()
@@ -209,18 +204,9 @@ async def run(
                 results.append(await replay(client, url, root, session, every))
                 print(f"  {session.name}: {1 + len(results[-1].warm_ms)} requests", flush=True)
             seconds = time.perf_counter() - started
-            prompt = await client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="quill.lastPrompt")
-            )
-            stats = await client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="quill.stats")
-            )
-            await client.shutdown_async(None)
-            client.exit(None)
-        finally:
-            await client.stop()  # type: ignore[no-untyped-call]  # pygls leaves it untyped
-    for message in sorted(set(client.messages)):
-        print(f"shown to the user {client.messages.count(message)} times: {message}")
+            prompt = await execute(client, "quill.lastPrompt")
+            stats = await execute(client, "quill.stats")
+    client.print_messages()
     return Run(
         results,
         prompt if isinstance(prompt, dict) else {},
@@ -250,13 +236,10 @@ def report(found: Run, label: str) -> None:
         ["sessions", ", ".join(result.session.name for result in results)],
         ["requests (empty answers)", f"{requests} ({sum(r.empty for r in results)})"],
         ["time to suggestion, cold (first of a session): median ms", f"{median(cold):.0f}"],
-        [
-            f"time to suggestion, warm ({len(warm)}): p50 / p90 ms",
-            f"{percentile(warm, 50):.0f} / {percentile(warm, 90):.0f}",
-        ],
+        [f"time to suggestion, warm ({len(warm)}): p50 / p90 ms", slash_cell(warm, "p50", "p90")],
         [
             f"... of them answered by the model ({len(model)}): p50 / p90 ms",
-            f"{percentile(model, 50):.0f} / {percentile(model, 90):.0f}",
+            slash_cell(model, "p50", "p90"),
         ],
         ["reused prompt tokens, warm requests", reuse],
         ["quill.stats", stats],
@@ -285,16 +268,8 @@ def main() -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("url", nargs="?", help="a running model server")
     target.add_argument("--start", choices=(*sorted(SERVERS), "embedded"))
-    parser.add_argument("--sessions", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--every", choices=("word", "keystroke"), default="word")
-    parser.add_argument(
-        "--setting",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a server setting, camelCase, the value as JSON (repeatable)",
-    )
+    add_session_arguments(parser, sessions=1)
+    add_setting_argument(parser)
     parser.add_argument("--verbose", action="store_true", help="print every suggestion")
     args = parser.parse_args()
     options = parse_settings(args.setting)

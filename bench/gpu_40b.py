@@ -40,8 +40,9 @@ from pathlib import Path
 
 import httpx
 
-from bench_stats import markdown_table, percentile
+from bench_stats import markdown_table, slash_cell
 from dialects import report, run
+from editing_sessions import choose_sessions
 from quill_host.launcher.command import hf_hub_cache
 from quill_host.launcher.facts import IQUEST_CODER_40B
 from quill_host.launcher.gpus import detect_gpus
@@ -49,7 +50,6 @@ from quill_host.launcher.supervisor import health_ok
 from quill_host.launcher.vllm_command import Replica, vllm_command
 from quill_host.launcher.vllm_plan import plan_vllm
 from recall_sources import pip_source
-from replay_sessions import choose_sessions
 
 START_TIMEOUT_S = 3600.0  # downloading and loading 40 GB of weights
 PORT = 8000
@@ -137,9 +137,9 @@ def direct_probe(url: str, model: str, prompt: str) -> list[list[str]]:
     decode = (tokens - 1) / ((total_ms - first_ms) / 1000) if tokens > 1 else float("nan")
     return [
         [f"time to first token, cold ({PROBE_REQUESTS}): p50 / p95 ms",
-         f"{percentile(cold, 50):.0f} / {percentile(cold, 95):.0f}"],
+         slash_cell(cold, "p50", "p95")],
         [f"time to first token, warm ({PROBE_REQUESTS}): p50 / p95 ms",
-         f"{percentile(warm, 50):.0f} / {percentile(warm, 95):.0f}"],
+         slash_cell(warm, "p50", "p95")],
         [f"decode, batch 1 ({tokens} tokens): tokens/s", f"{decode:.1f}"],
     ]  # fmt: skip
 

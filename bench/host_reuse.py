@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +26,8 @@ from pathlib import Path
 
 import httpx
 
+from bench_stats import markdown_row, markdown_table, median
+from process_memory import own_peak_rss_mb
 from running_host import running_host
 
 PROMPT_CHARS = 7000
@@ -50,7 +50,7 @@ class Result:
 
     def median(self, kind: str) -> str:
         times = [t for k, t in self.ttft_s if k == kind]
-        return f"{statistics.median(times):.3f}" if times else "-"
+        return f"{median(times):.3f}" if times else "-"
 
 
 def editing_session(keystrokes: int, edits: int) -> list[Step]:
@@ -131,7 +131,7 @@ def run_direct(steps: list[Step]) -> Result:
         result.ttft_s.append((step.kind, first - started))
         result.prompt_tokens += len(tokens)
         result.reused_tokens += min(reused, len(tokens) - 1)
-    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result.peak_rss_mb = own_peak_rss_mb()
     return result
 
 
@@ -148,20 +148,22 @@ def main() -> None:
         "llama-cpp direct": lambda: run_direct(steps),
     }
     print(f"session: {len(steps)} requests on textwrap.py ({PROMPT_CHARS}+ chars of prompt)")
-    print(
-        "| set-up | cold TTFT s | TTFT after keystroke s (p50) | TTFT after mid edit s (p50) "
-        "| reused prompt tokens | decode tok/s (p50) | peak RSS MB |"
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    header = ["set-up", "cold TTFT s", "TTFT after keystroke s (p50)",
+              "TTFT after mid edit s (p50)", "reused prompt tokens", "decode tok/s (p50)",
+              "peak RSS MB"]  # fmt: skip
+    print(markdown_table(header, []))
     for name, run in runs.items():
         result = run()
-        print(
-            f"| {name} | {result.median('cold')} | {result.median('keystroke')} "
-            f"| {result.median('edit')} "
-            f"| {100 * result.reused_tokens / result.prompt_tokens:.1f}% "
-            f"| {statistics.median(result.decode_tok_s):.0f} | {result.peak_rss_mb:.0f} |",
-            flush=True,
-        )
+        row = [
+            name,
+            result.median("cold"),
+            result.median("keystroke"),
+            result.median("edit"),
+            f"{100 * result.reused_tokens / result.prompt_tokens:.1f}%",
+            f"{median(result.decode_tok_s):.0f}",
+            f"{result.peak_rss_mb:.0f}",
+        ]
+        print(markdown_row(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -31,28 +31,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from bench_stats import markdown_table, median, percentile, verdict
+from bench_stats import machine_line
+from index_build_report import TreeResult, table
+from process_memory import children_peak_rss_mb, own_peak_rss_mb
 from quill.context import languages
 from quill.context.index import WorkspaceIndex
 from quill.context.store import SymbolStore
 from quill.context.workspace import ProcessScanWorker
 from quill.context.workspace_files import source_files
-from sample_tree import DEFAULT_FILES, SampleTree, copy_tree, torch_source
-
-CTAGS = "/usr/bin/ctags"
-BUILD_GOAL_RATIO = 2.0  # a cold build within twice ctags' time
-UPDATE_GOAL_MS = 50.0
+from sample_tree import (
+    SampleTree,
+    add_tree_arguments,
+    copy_given_tree,
+    copy_torch_python,
+    copy_tree,
+    torch_source,
+)
+from universal_ctags import ctags_cold, ctags_one_file, ctags_version
 
 # What a save adds to a file: one new definition the index must then find by its name.
 _APPENDED = {
@@ -69,60 +72,11 @@ _APPENDED = {
 _JAVA_APPENDED = "\n// {name} = {n}\n"  # a Java method cannot stand outside its class
 
 
-@dataclass
-class TreeResult:
-    name: str
-    description: str
-    files: int
-    symbols: int
-    cold_s: list[float]  # parsed in this process (``LocalScanWorker``)
-    cold_server_s: list[float]  # as the server scans: in a worker process of its own
-    cold_parsed: int
-    parse_only_s: float  # tree-sitter's parse of every file, nothing else
-    warm_s: list[float]
-    warm_server_s: list[float]
-    warm_parsed: int
-    save_ms: list[float]
-    buffer_ms: list[float]
-    saves_found: int  # saved files whose new definition the index then held
-    saves_checked: int
-    ctags_s: list[float]
-    ctags_files: int
-    ctags_tags: int
-    ctags_file_ms: list[float]
-    baseline_rss_mb: float  # after the imports, before any scan
-    peak_rss_mb: float
-    worker_peak_rss_mb: float  # the server's scan worker process
-    store_mb: float
-
-    def summary(self) -> dict[str, Any]:
-        cold, cold_server = median(self.cold_s), median(self.cold_server_s)
-        ctags = median(self.ctags_s)
-        return {
-            "cold_s": cold,
-            "files_per_s": self.files / cold,
-            "cold_server_s": cold_server,
-            "files_per_s_server": self.files / cold_server,
-            "warm_s": median(self.warm_s),
-            "warm_server_s": median(self.warm_server_s),
-            "save_ms_p50": median(self.save_ms),
-            "save_ms_max": max(self.save_ms, default=float("nan")),
-            "buffer_ms_p50": median(self.buffer_ms),
-            "ctags_s": ctags,
-            "ctags_file_ms_p50": median(self.ctags_file_ms),
-            "cold_over_ctags": cold / ctags,
-            "cold_server_over_ctags": cold_server / ctags,
-            # The goal is about what a user waits for: the scan as the server runs it.
-            "build_goal_met": cold_server <= BUILD_GOAL_RATIO * ctags,
-            "update_goal_met": median(self.save_ms) <= UPDATE_GOAL_MS,
-        }
-
-
 # -- one tree, in its own process ---------------------------------------------------
 
 
 def measure(tree: SampleTree, work: Path, repeat: int, saves: int) -> TreeResult:
-    baseline_rss = _peak_rss_mb()
+    baseline_rss = own_peak_rss_mb()
     store_dir = work / "store"
     cold = [_build(tree, store_dir, fresh=True, in_worker=False) for _ in range(repeat)]
     cold_server = [_build(tree, store_dir, fresh=True, in_worker=True) for _ in range(repeat)]
@@ -154,10 +108,10 @@ def measure(tree: SampleTree, work: Path, repeat: int, saves: int) -> TreeResult
         started = time.perf_counter()
         index.update_text(source.path, text + appended + appended, source.language)
         buffer_ms.append((time.perf_counter() - started) * 1000)
-    peak_rss = _peak_rss_mb()
+    peak_rss = own_peak_rss_mb()
     store.close()
 
-    ctags_s, ctags_files, ctags_tags = _ctags_cold(tree, work / "tags", repeat)
+    ctags_s, ctags_files, ctags_tags = ctags_cold(tree, work / "tags", repeat)
     return TreeResult(
         name=tree.name,
         description=tree.describe(),
@@ -177,7 +131,7 @@ def measure(tree: SampleTree, work: Path, repeat: int, saves: int) -> TreeResult
         ctags_s=ctags_s,
         ctags_files=ctags_files,
         ctags_tags=ctags_tags,
-        ctags_file_ms=[_ctags_one_file(tree, Path(source.path)) for source in picked],
+        ctags_file_ms=[ctags_one_file(tree, Path(source.path)) for source in picked],
         baseline_rss_mb=baseline_rss,
         peak_rss_mb=peak_rss,
         worker_peak_rss_mb=max((build.worker_rss_mb for build in cold_server), default=0.0),
@@ -205,7 +159,7 @@ def _build(tree: SampleTree, store_dir: Path, *, fresh: bool, in_worker: bool) -
         if in_worker:
             with ProcessScanWorker() as worker:
                 report = WorkspaceIndex(store).scan([tree.root], worker=worker)
-                worker_rss = _children_peak_rss_mb()
+                worker_rss = children_peak_rss_mb()
         else:
             report = WorkspaceIndex(store).scan([tree.root])
     finally:
@@ -223,57 +177,6 @@ def _parse_only(tree: SampleTree) -> float:
     return time.perf_counter() - started
 
 
-def _ctags_cold(tree: SampleTree, tags: Path, repeat: int) -> tuple[list[float], int, int]:
-    """ctags' time for the whole tree (each run from scratch), the files it says it
-    read, and the tags it wrote."""
-    times: list[float] = []
-    files = 0
-    for _ in range(repeat):
-        tags.unlink(missing_ok=True)
-        command = [CTAGS, "-R", "-f", str(tags), "--totals=yes", *tree.ctags_options()]
-        started = time.perf_counter()
-        done = subprocess.run([*command, str(tree.root)], capture_output=True, text=True)
-        times.append(time.perf_counter() - started)
-        done.check_returncode()
-        totals = [line for line in done.stderr.splitlines() if " files, " in line]
-        files = int(totals[-1].split()[0]) if totals else 0
-    with tags.open(encoding="utf-8", errors="replace") as lines:
-        tag_count = sum(1 for line in lines if not line.startswith("!_"))
-    return times, files, tag_count
-
-
-def _ctags_one_file(tree: SampleTree, path: Path) -> float:
-    command = [CTAGS, "-f", "-", *tree.ctags_options(), str(path)]
-    started = time.perf_counter()
-    subprocess.run(command, capture_output=True, check=True)
-    return (time.perf_counter() - started) * 1000
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _children_peak_rss_mb() -> float:
-    """The largest peak RSS (``VmHWM``) among this process's living children.
-
-    Not ``RUSAGE_CHILDREN``: a child started by fork and exec counts the parent's
-    memory at the fork in its ``ru_maxrss``.
-    """
-    peak_kib = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            if parent != os.getpid():
-                continue
-            status = (stat.parent / "status").read_text()
-        except (OSError, IndexError, ValueError):
-            continue  # ended meanwhile
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peak_kib = max(peak_kib, int(line.split()[1]))
-    return peak_kib / 1024
-
-
 def _folder_bytes(folder: Path) -> int:
     return sum(
         (Path(parent) / name).stat().st_size
@@ -282,16 +185,15 @@ def _folder_bytes(folder: Path) -> int:
     )
 
 
-# -- the trees, and the table ----------------------------------------------------------
+# -- the trees, and a process for each ------------------------------------------------
 
 
 def prepare_trees(work: Path, tree: Path | None, files: int) -> list[SampleTree]:
     if tree is not None:
-        return [copy_tree(tree.resolve(), work / "tree", tree.resolve().name, files)]
-    torch = torch_source()
+        return [copy_given_tree(tree, work / "tree", files)]
     return [
-        copy_tree(torch, work / "python", "torch, Python", files, frozenset({"python"})),
-        copy_tree(torch, work / "mixed", "torch, Python + C/C++", files),
+        copy_torch_python(work / "python", files),
+        copy_tree(torch_source(), work / "mixed", "torch, Python + C/C++", files),
     ]
 
 
@@ -307,66 +209,9 @@ def measure_in_child(tree: SampleTree, work: Path, repeat: int, saves: int) -> T
     return TreeResult(**json.loads(done.stdout))
 
 
-def table(results: list[TreeResult]) -> str:
-    rows: list[list[str]] = []
-
-    def row(label: str, cell: Callable[[TreeResult, dict[str, Any]], str]) -> None:
-        rows.append([label, *(cell(result, result.summary()) for result in results)])
-
-    row("files (languages)", lambda r, s: r.description)
-    row("definitions indexed / ctags tags", lambda r, s: f"{r.symbols:,} / {r.ctags_tags:,}")
-    row(
-        f"index cold build in this process, median of {len(results[0].cold_s)} (files/s)",
-        lambda r, s: f"{s['cold_s']:.2f} s ({s['files_per_s']:,.0f}/s; {r.cold_parsed} parsed)",
-    )
-    row(
-        "index cold build as the server scans (a worker process), median (files/s)",
-        lambda r, s: f"{s['cold_server_s']:.2f} s ({s['files_per_s_server']:,.0f}/s)",
-    )
-    row(
-        "tree-sitter parsing alone, every file, one process",
-        lambda r, s: f"{r.parse_only_s:.2f} s ({r.parse_only_s / s['ctags_s']:.1f}x ctags)",
-    )
-    row(
-        "index warm restart, nothing changed: this process / server's way",
-        lambda r, s: f"{s['warm_s']:.2f} s / {s['warm_server_s']:.2f} s ({r.warm_parsed} parsed)",
-    )
-    row(
-        f"index update after a save, median of {len(results[0].save_ms)} files (p90 / max)",
-        lambda r, s: (
-            f"{s['save_ms_p50']:.1f} ms ({percentile(r.save_ms, 90):.1f} / "
-            f"{s['save_ms_max']:.1f}); new definition found in {r.saves_found}/{r.saves_checked}"
-        ),
-    )
-    row("re-index from a buffer (update_text), median", lambda r, s: f"{s['buffer_ms_p50']:.1f} ms")
-    row(
-        f"ctags -R, cold, median of {len(results[0].ctags_s)}",
-        lambda r, s: f"{s['ctags_s']:.2f} s ({r.ctags_files} files)",
-    )
-    row("ctags -f - FILE, one file, median", lambda r, s: f"{s['ctags_file_ms_p50']:.1f} ms")
-    row(
-        "index cold / ctags: this process / server's way",
-        lambda r, s: f"{s['cold_over_ctags']:.1f}x / {s['cold_server_over_ctags']:.1f}x",
-    )
-    row(
-        f"goal: cold build (server's way) <= {BUILD_GOAL_RATIO:g}x ctags",
-        lambda r, s: verdict(s["build_goal_met"]),
-    )
-    row(f"goal: update <= {UPDATE_GOAL_MS:g} ms", lambda r, s: verdict(s["update_goal_met"]))
-    row(
-        "peak RSS: indexing process (after imports) / scan worker",
-        lambda r, s: (
-            f"{r.peak_rss_mb:.0f} MB ({r.baseline_rss_mb:.0f} MB) / {r.worker_peak_rss_mb:.0f} MB"
-        ),
-    )
-    row("store on disk", lambda r, s: f"{r.store_mb:.1f} MB")
-    return markdown_table(["", *(result.name for result in results)], rows)
-
-
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--tree", type=Path, help="a source tree (copied first); default: torch")
-    options.add_argument("--files", type=int, default=DEFAULT_FILES, help="0: all of them")
+    add_tree_arguments(options)
     options.add_argument("--repeat", type=int, default=3)
     options.add_argument("--saves", type=int, default=20)
     options.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -392,17 +237,9 @@ def main() -> None:
     if args.json:
         print(json.dumps([asdict(r) | r.summary() for r in results], indent=2))
         return
-    print(
-        f"machine: {os.cpu_count()} cores, load average (1 min) {load_before:.1f} before, "
-        f"{os.getloadavg()[0]:.1f} after; {_ctags_version()}"
-    )
+    print(f"{machine_line(load_before, os.getloadavg()[0])}; {ctags_version()}")
     print()
     print(table(results))
-
-
-def _ctags_version() -> str:
-    done = subprocess.run([CTAGS, "--version"], capture_output=True, text=True)
-    return done.stdout.splitlines()[0] if done.stdout else "ctags"
 
 
 if __name__ == "__main__":

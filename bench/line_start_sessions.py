@@ -13,7 +13,7 @@ Two sets, for two jobs (as in ``recall_sources.py``):
              bounded below by the project (``httpx>=0.28``, ``starlette>=0.46``), so the
              report prints the versions the sessions were cut from.
 
-A hunk is what ``replay_sessions.blocks_in`` takes: 3 to 6 whole lines of consecutive
+A hunk is what ``editing_sessions.blocks_in`` takes: 3 to 6 whole lines of consecutive
 statements in a function body (the docstring left out), so it is always code, though it may
 hold comment and blank lines between the statements. One hunk per file, drawn with the seed.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from editing_sessions import Session, choose_sessions
 from recall_sources import SourceTree, pip_source
-from replay_sessions import Session, choose_sessions
 
 SET_NAMES = ("tuning", "held-out")
 HELD_OUT_PACKAGES = ("httpx", "starlette")

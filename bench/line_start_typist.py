@@ -27,7 +27,6 @@ start, which says who answered it: a model call, the type-through cache or a spe
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +36,11 @@ from pygls.lsp.client import LanguageClient
 
 from host_counters import Counts, difference, host_counters
 from line_start_sessions import TypingPlan
-from paced_typing import PacedRequest
-from typing_replay import type_key
+from lsp_session import completion_params, execute
+from paced_typing import PacedRequest, record_answer
+from typing_replay import close_document, is_word_char, open_document, type_key
 
 TYPE_THROUGH_MS = 50.0  # a type-through answer slower than this shows as a flicker
-_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
 _ANSWER_SLACK_S = 5.0  # after the last key, how long past the deadline answers are awaited
 
 
@@ -112,9 +111,7 @@ class ServerStats:
         if not self.available:
             return None
         try:
-            result: Any = await self._client.workspace_execute_command_async(
-                types.ExecuteCommandParams(command="quill.stats")
-            )
+            result: Any = await execute(self._client, "quill.stats")
         except Exception:  # an unknown command is an error answer: an older server
             result = None
         if not isinstance(result, dict):
@@ -148,7 +145,7 @@ class _Keyboard:
             record.requests[-1].next_key = record.requests[-1].newer_sent = now
         request = PacedRequest(after_enter="\n" in key, sent=now, expected=expected)
         record.requests.append(request)
-        if not _WORD_CHAR.match(key[-1:]) and _WORD_CHAR.match(self.last_char) and "\n" not in key:
+        if not is_word_char(key[-1:]) and is_word_char(self.last_char) and "\n" not in key:
             record.word_requests.append(request)
         self.last_char = key[-1:] or self.last_char
         task = asyncio.create_task(_ask(self.client, self.uri, self.position, request))
@@ -176,20 +173,8 @@ class _Keyboard:
 async def _ask(
     client: LanguageClient, uri: str, position: types.Position, request: PacedRequest
 ) -> None:
-    try:
-        answer = await client.text_document_inline_completion_async(
-            types.InlineCompletionParams(
-                context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-                text_document=types.TextDocumentIdentifier(uri),
-                position=position,
-            )
-        )
-    except Exception as error:  # an error answer is an outcome to count, not a crash
-        request.error = error
-    else:
-        items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
-        request.text = str(items[0].insert_text) if items else ""
-    request.answered = time.perf_counter()
+    answer = client.text_document_inline_completion_async(completion_params(uri, position))
+    await record_answer(request, answer, Exception)  # an error answer is an outcome to count
 
 
 async def type_plan(
@@ -205,9 +190,7 @@ async def type_plan(
     started = time.perf_counter()
     host_before, server_before = host_counters(host_url), await stats.read()
     uri = plan.path.as_uri()
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, plan.text))
-    )
+    open_document(client, uri, plan.text)
     keyboard = _Keyboard(client, uri, plan.start, pace)
     accepted_at: Counts | None = None  # quill.stats when the last suggestion was accepted
     after_accept = False
@@ -243,9 +226,7 @@ async def type_plan(
     await keyboard.finish()
     server_after = await stats.read()
     record.typed_back = await _typed_back(client, uri, plan.original)
-    client.text_document_did_close(
-        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-    )
+    close_document(client, uri)
     await asyncio.sleep(0.5)  # abandoned streams reach the host's counters
     record.host = difference(host_counters(host_url), host_before)
     if server_before is not None and server_after is not None:
@@ -258,9 +239,7 @@ async def _typed_back(client: LanguageClient, uri: str, original: str) -> bool |
     """Whether the server holds ``original`` for ``uri`` now (``quill.documentState``),
     line by line with trailing spaces aside: an accepted suggestion may differ there."""
     try:
-        state: Any = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command="quill.documentState", arguments=[uri])
-        )
+        state: Any = await execute(client, "quill.documentState", uri)
     except Exception:  # a server without the command: nothing to check against
         return None
     if not isinstance(state, dict):

@@ -47,8 +47,8 @@ from typing import Any
 from line_start_report import SetResult, load_baseline, report, save
 from line_start_sessions import SessionSet, Workspace, session_sets
 from line_start_typist import ServerStats, SessionRecord, TypistPace, type_plan
+from lsp_session import BenchClient, add_setting_argument, parse_settings, shut_down_after
 from quill.settings import Settings, settings_from_options
-from replay_sessions import ReplayClient
 from running_host import running_host
 
 INDEX_TIMEOUT_S = 300
@@ -97,9 +97,9 @@ async def run_workspace(
 ) -> list[SessionRecord]:
     """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn."""
     root, plans = workspace.prepare(folder / "src")
-    client = ReplayClient()
+    client = BenchClient()
     records = []
-    try:
+    async with shut_down_after(client):
         settings = {**options, "serverUrl": host_url}
         indexed_s = await client.serve(root, folder / "cache", settings, INDEX_TIMEOUT_S)
         print(f"{root.name}: indexed in {indexed_s:.1f} s ({client.index_message})", flush=True)
@@ -116,27 +116,8 @@ async def run_workspace(
                 + _DRIFT_NOTE.get(record.typed_back, ""),
                 flush=True,
             )
-        await client.shutdown_async(None)
-        client.exit(None)
-    finally:
-        await client.stop()  # type: ignore[no-untyped-call]  # pygls leaves it untyped
-    for message in sorted(set(client.messages)):
-        print(f"  shown to the user {client.messages.count(message)} times: {message}")
+    client.print_messages(indent="  ")
     return records
-
-
-def parse_settings(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs as editor settings: each value JSON if it parses, else a string."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, separator, value = pair.partition("=")
-        if not separator or not key:
-            raise SystemExit(f"--setting {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
 
 
 def describe_setup(options: dict[str, Any], settings: Settings, pace: TypistPace) -> str:
@@ -173,13 +154,7 @@ def main() -> None:
     parser.add_argument(
         "--open-pause-ms", type=float, default=1000, help="from opening a file to the first Enter"
     )
-    parser.add_argument(
-        "--setting",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a server setting, camelCase, the value as JSON (repeatable)",
-    )
+    add_setting_argument(parser)
     parser.add_argument(
         "--model", default="default", help="the host's model: a name (quill host --help) or a .gguf"
     )

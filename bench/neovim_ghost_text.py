@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.editors.test_neovim_typing import Neovim, plugin_setup, wait_for
 
-from bench_stats import markdown_table, percentile
+from bench_stats import SPREAD, markdown_table, median, stat_cells, stat_header
 from running_host import running_host
 
 WARM_UP_ROUNDS = 3
@@ -166,10 +165,7 @@ def main() -> int:
             [
                 "place",
                 "suggestions",
-                "median ms",
-                "p90 ms",
-                "min ms",
-                "max ms",
+                *stat_header(*SPREAD),
                 "median ms seen over RPC",
                 "empty answers",
                 "not a new answer",
@@ -197,11 +193,8 @@ def _row(
     return [
         place,
         str(len(inside)),
-        f"{statistics.median(inside):.0f}",
-        f"{percentile(inside, 90):.0f}",
-        f"{min(inside):.0f}",
-        f"{max(inside):.0f}",
-        f"{statistics.median(outside):.0f}",
+        *stat_cells(inside, *SPREAD),
+        f"{median(outside):.0f}",
         str(missing),
         str(sum(source != "answer" for source in sources)),
     ]

@@ -20,23 +20,27 @@ Each request is sorted by its answer:
   error        any other error
 
 Latency is measured from the keystroke that triggered the request to its answer.
+
+Owned here: the pace, each request's record (``PacedRequest``, which ``line_start_typist.py``
+keeps too) and how an answer lands in it, a session typed at that pace, and its report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 from pygls.lsp.client import LanguageClient
 
-from bench_stats import markdown_table, percentile
+from bench_stats import markdown_table, percentile, slash_cell
+from editing_sessions import SessionDocument
 from host_counters import Counts, difference, generations_cell, host_counters, reuse_cell, total
-from typing_replay import type_key
+from lsp_session import completion_params, first_suggestion
+from typing_replay import close_document, open_document, type_key
 
 OUTCOMES = ("suggestion", "superseded", "cancelled", "deadline", "empty", "error")
 _DEADLINE_SLACK = 0.97  # an empty answer this close to the deadline was cut by it
@@ -98,26 +102,31 @@ class PacedResult:
         return sum(request.outcome(deadline_ms) == outcome for request in self.requests)
 
 
+async def record_answer(
+    request: PacedRequest,
+    answer: Awaitable[object],
+    errors: type[BaseException] | tuple[type[BaseException], ...] = JsonRpcException,
+) -> None:
+    """Await ``answer`` to ``request``: its suggestion, or the error (of ``errors``) it
+    came back as, and when."""
+    try:
+        request.text = first_suggestion(await answer)
+    except errors as error:
+        request.error = error
+    request.answered = time.perf_counter()
+
+
 async def type_session(
-    client: LanguageClient,
-    host_url: str,
-    uri: str,
-    opened_text: str,
-    start: types.Position,
-    keys: list[str],
-    original_lines: list[str],
-    pace: Pace,
-    name: str,
+    client: LanguageClient, host_url: str, document: SessionDocument, pace: Pace, name: str
 ) -> PacedResult:
-    """Open the document, type ``keys`` at ``pace`` with a request after each, wait for
+    """Open the document, type its keys at ``pace`` with a request after each, wait for
     every answer, close it."""
+    uri, keys, original_lines = document.uri, document.keys, document.lines
     result = PacedResult(name, len(keys))
     before = host_counters(host_url)
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, opened_text))
-    )
+    open_document(client, uri, document.text)
     answers: list[asyncio.Task[None]] = []
-    position = start
+    position = document.start
     loop = asyncio.get_running_loop()
     key_time = loop.time()
     for index, key in enumerate(keys):
@@ -143,9 +152,7 @@ async def type_session(
             asyncio.create_task(_ask(client, uri, position, _request_id(name, index), request))
         )
     await asyncio.gather(*answers)
-    client.text_document_did_close(
-        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
-    )
+    close_document(client, uri)
     await asyncio.sleep(0.5)  # abandoned streams reach the host's counters
     result.host = difference(host_counters(host_url), before)
     return result
@@ -162,30 +169,10 @@ async def _ask(
     request_id: str,
     request: PacedRequest,
 ) -> None:
-    params = types.InlineCompletionParams(
-        context=types.InlineCompletionContext(types.InlineCompletionTriggerKind.Automatic),
-        text_document=types.TextDocumentIdentifier(uri),
-        position=position,
+    answer = client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, completion_params(uri, position), msg_id=request_id
     )
-    try:
-        answer: Any = await client.protocol.send_request_async(
-            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=request_id
-        )
-    except JsonRpcException as error:
-        request.error = error
-    else:
-        items = answer.items if isinstance(answer, types.InlineCompletionList) else answer or []
-        request.text = str(items[0].insert_text) if items else ""
-    request.answered = time.perf_counter()
-
-
-def opened_document(path: Path, first_line: int, block: str, indent: str) -> tuple[str, list[str]]:
-    """The file with ``block`` (at 0-based ``first_line``) replaced by an empty line holding
-    ``indent``, and the file's original lines."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    before = "".join(lines[:first_line])
-    after = "".join(lines[first_line + block.count("\n") :])
-    return before + indent + "\n" + after, lines
+    await record_answer(request, answer)
 
 
 def report_paced(results: list[PacedResult], pace: Pace, settings: str, seconds: float) -> None:
@@ -261,6 +248,4 @@ def _line_starts(starts: list[PacedRequest]) -> str:
 
 
 def _p50_p95(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f}"
+    return slash_cell(values, "p50", "p95") if values else "-"

@@ -1,4 +1,8 @@
-"""A `quill host` started for one benchmark and stopped after it, whatever happens."""
+"""A `quill host` started for one benchmark and stopped after it, whatever happens.
+
+Every benchmark that needs the embedded model starts it here (on a free port, the URL read
+from its first line of output), so none can leave a host running behind it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+
+from process_memory import status_mb
 
 
 @dataclass(frozen=True)
@@ -17,14 +22,13 @@ class RunningHost:
 
     def memory_mb(self, field: str = "VmRSS") -> float:
         """The host's resident memory now (``VmRSS``) or at its peak (``VmHWM``)."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        return status_mb(self.process.pid, field)
 
 
 @contextmanager
 def running_host(*arguments: str) -> Iterator[RunningHost]:
+    """``quill host`` with ``arguments`` (``--model``, ``--cache-reuse`` ...), until the
+    block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "quill_host", "--port", "0", *arguments],
         stdout=subprocess.PIPE,

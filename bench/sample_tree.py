@@ -7,10 +7,15 @@ modify files, so the tree is always a copy: the source files of the folder (with
 ``.gitignore`` files inside it), of which the index accepts some (it leaves out generated,
 minified, binary and huge files). Of those, the first ``limit`` are kept, taken in turn
 from each language, shallow folders first, so that a cut keeps a package's core modules.
+
+The benchmarks on such a tree (``index_build.py``, ``context_overhead.py``) take the same
+``--tree DIR`` and ``--files N`` options (``add_tree_arguments``) and copy a given tree or
+torch's Python files the same way (``copy_given_tree``, ``copy_torch_python``).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import shutil
@@ -24,22 +29,6 @@ from quill.context.workspace_files import SourceFile, source_files
 
 DEFAULT_FILES = 2000
 _SKIPPED = frozenset({".git", "node_modules", "__pycache__", ".venv", "venv", ".tox"})
-
-# universal-ctags' parser for each of the index's languages.
-CTAGS_LANGUAGES = {
-    "python": "Python",
-    "javascript": "JavaScript",
-    "javascriptreact": "JavaScript",
-    "typescript": "TypeScript",
-    "typescriptreact": "TypeScript",
-    "go": "Go",
-    "rust": "Rust",
-    "java": "Java",
-    "c": "C",
-    "cpp": "C++",
-}
-# Suffixes the index reads that ctags 5.9 does not map to the same language by default.
-CTAGS_LANGMAPS = ("Python:+.pyi", "JavaScript:+.cjs", "TypeScript:+.mts.cts.tsx")
 
 
 @dataclass(frozen=True)
@@ -60,15 +49,6 @@ class SampleTree:
         counts = ", ".join(f"{n} {language}" for language, n in self.languages.most_common())
         return f"{len(self.files)} files ({counts}), {self.size_bytes / 1e6:.1f} MB"
 
-    def ctags_options(self) -> list[str]:
-        """``--languages`` and ``--langmap`` options that make ctags read the same files."""
-        wanted = {CTAGS_LANGUAGES[language] for language in self.languages}
-        if wanted & {"C", "C++"}:
-            wanted |= {"C", "C++"}  # ctags reads ``.h`` as C++, the index as C
-        return [f"--languages={','.join(sorted(wanted))}"] + [
-            f"--langmap={langmap}" for langmap in CTAGS_LANGMAPS if langmap.split(":")[0] in wanted
-        ]
-
 
 def torch_source() -> Path:
     """Where PyTorch is installed (found without importing it)."""
@@ -76,6 +56,23 @@ def torch_source() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("torch is not installed here: pass --tree DIR")
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def add_tree_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--tree DIR`` (default: torch) and ``--files N`` (0: all)."""
+    parser.add_argument("--tree", type=Path, help="a source tree (copied first); default: torch")
+    parser.add_argument("--files", type=int, default=DEFAULT_FILES, help="0: all of them")
+
+
+def copy_given_tree(tree: Path, destination: Path, limit: int) -> SampleTree:
+    """A tree given on the command line, every language of it, named after its folder."""
+    source = tree.resolve()
+    return copy_tree(source, destination, source.name, limit)
+
+
+def copy_torch_python(destination: Path, limit: int) -> SampleTree:
+    """The Python files of the installed torch."""
+    return copy_tree(torch_source(), destination, "torch, Python", limit, frozenset({"python"}))
 
 
 def copy_tree(

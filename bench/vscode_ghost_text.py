@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from tests.editors.vscode_e2e.harness import (
     run_driver,
 )
 
-from bench_stats import markdown_table, median, percentile
+from bench_stats import SPREAD, markdown_table, median, stat_cells, stat_header
 from running_host import running_host
 
 WARM_UP_ROUNDS = 3
@@ -111,10 +110,7 @@ def row(place: str, rounds: list[dict[str, Any]], events: list[dict[str, Any]]) 
     return [
         place,
         str(len(times)),
-        f"{statistics.median(times):.0f}",
-        f"{percentile(times, 90):.0f}",
-        f"{min(times):.0f}",
-        f"{max(times):.0f}",
+        *stat_cells(times, *SPREAD),
         *(f"{median([p[i] for p in parts]):.0f}" for i in range(3)),
         str(missing),
         str(typed_through),
@@ -175,10 +171,7 @@ def main() -> int:
             [
                 "place",
                 "suggestions",
-                "median ms",
-                "p90 ms",
-                "min ms",
-                "max ms",
+                *stat_header(*SPREAD),
                 "median: key to request at server",
                 "median: server",
                 "median: answer to paint",
