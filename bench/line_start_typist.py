@@ -40,6 +40,7 @@ from lsp_session import completion_params, execute
 from paced_typing import PacedRequest, record_answer
 from typing_replay import close_document, is_word_char, open_document, type_key
 
+WARM_AFTER_MS = 300.0  # as the VS Code client waits for the cursor to rest
 TYPE_THROUGH_MS = 50.0  # a type-through answer slower than this shows as a flicker
 _ANSWER_SLACK_S = 5.0  # after the last key, how long past the deadline answers are awaited
 
@@ -51,6 +52,9 @@ class TypistPace:
     read_ms: float  # from ghost text appearing there to the next key (Tab, or typing on)
     open_pause_ms: float  # from opening the file to the first Enter (finding the place)
     deadline_ms: float  # the server's, to recognise answers cut by it
+    # Whether the editor says where the cursor was placed (``quill.warmAt``, ``WARM_AFTER_MS``
+    # after it rests), as the VS Code and Neovim clients do.
+    warms_where_placed: bool = True
 
 
 @dataclass
@@ -192,6 +196,10 @@ async def type_plan(
     uri = plan.path.as_uri()
     open_document(client, uri, plan.text)
     keyboard = _Keyboard(client, uri, plan.start, pace)
+    if pace.warms_where_placed:
+        await asyncio.sleep(min(WARM_AFTER_MS, pace.open_pause_ms) / 1000)
+        position = {"line": plan.start.line, "character": plan.start.character}
+        await execute(client, "quill.warmAt", {"uri": uri, "position": position})
     accepted_at: Counts | None = None  # quill.stats when the last suggestion was accepted
     after_accept = False
     for indent, content in plan.lines:

@@ -134,6 +134,7 @@ def describe_setup(options: dict[str, Any], settings: Settings, pace: TypistPace
         + f"; a key every {pace.key_ms:.0f} ms, a look of at most {pace.look_ms:.0f} ms at "
         f"each line start and {pace.read_ms:.0f} ms to read ghost text there, "
         f"{pace.open_pause_ms:.0f} ms from opening a file to its first Enter"
+        + ("; the cursor's place warmed (quill.warmAt)" if pace.warms_where_placed else "")
     )
 
 
@@ -153,6 +154,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--open-pause-ms", type=float, default=1000, help="from opening a file to the first Enter"
+    )
+    parser.add_argument(
+        "--no-warm-where-placed",
+        dest="warm_where_placed",
+        action="store_false",
+        help="the editor does not say where the cursor was placed (quill.warmAt)",
     )
     add_setting_argument(parser)
     parser.add_argument(
@@ -177,7 +184,14 @@ def main() -> None:
         raise SystemExit("--setting: " + "; ".join(problems))
     look_ms = args.look_ms if args.look_ms is not None else settings.deadline_ms
     read_ms = args.read_ms if args.read_ms is not None else args.key_ms
-    pace = TypistPace(args.key_ms, look_ms, read_ms, args.open_pause_ms, settings.deadline_ms)
+    pace = TypistPace(
+        args.key_ms,
+        look_ms,
+        read_ms,
+        args.open_pause_ms,
+        settings.deadline_ms,
+        args.warm_where_placed,
+    )
     baseline = load_baseline(args.baseline) if args.baseline else None
     sets = session_sets(args.set, args.sessions, args.seed)
     host = " ".join(["--model", args.model, *args.host_arg])

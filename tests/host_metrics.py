@@ -35,6 +35,19 @@ async def tokens_of_finished_generations(url: str) -> float:
     )
 
 
+async def prompt_tokens(url: str) -> dict[str, float]:
+    """Prompt tokens of finished generations by where they came from: ``computed`` by the
+    model, or ``reused`` from the KV cache."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.get("/metrics")
+    found = {"computed": 0.0, "reused": 0.0}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "quill_host_prompt_tokens_total":
+                found[sample.labels["source"]] += sample.value
+    return found
+
+
 async def generations_after_counting(url: str) -> float:
     """``generations_asked`` once a request that just ended has surely been counted."""
     await asyncio.sleep(COUNTED_WITHIN_S)

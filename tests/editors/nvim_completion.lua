@@ -16,6 +16,13 @@ session({ debounceMs = 0, maxNewTokens = 32 }, function(quill, bufnr, client, re
   result.status_after_start = vim.wait(10000, function()
     return quill.status ~= nil
   end, 50) and quill.status or vim.NIL
+  -- The buffer became current: the plugin told the server where typing will start.
+  result.places_to_warm = vim.NIL
+  vim.wait(10000, function()
+    local stats = client:request_sync("workspace/executeCommand", { command = "quill.stats", arguments = {} }, 5000, bufnr)
+    result.places_to_warm = stats and stats.result and stats.result.placesToWarm or vim.NIL
+    return result.places_to_warm ~= vim.NIL and result.places_to_warm >= 1
+  end, 100)
 
   -- The cursor at the end of the last line, as in insert mode: past the last character,
   -- where normal mode cannot put it.

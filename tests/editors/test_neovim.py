@@ -79,6 +79,7 @@ def test_completion_in_a_real_neovim(tmp_path: Path, model_host_url: str) -> Non
     # `completion = true` asks the server for items beside the ghost text.
     assert result["completion_items_setting"] == "on"
     assert result["status_after_start"] == {"state": "ready"}
+    assert result["places_to_warm"] >= 1  # the plugin said where typing will start
 
     cursor = {"line": 0, "character": len(COUNTING)}
     assert result["position"] == cursor

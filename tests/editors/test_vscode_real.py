@@ -234,11 +234,42 @@ def test_a_killed_server_shows_as_crashed_and_is_restarted(scenario: Scenario) -
 
 def _first_message(stream: bytes) -> dict[str, Any]:
     """The first LSP message (Content-Length framing) the client wrote."""
-    header, _, rest = stream.partition(b"\r\n\r\n")
-    match = re.search(rb"Content-Length: (\d+)", header)
-    assert match is not None, stream[:200]
-    message: dict[str, Any] = json.loads(rest[: int(match[1])])
-    return message
+    return _messages(stream)[0]
+
+
+def _messages(stream: bytes) -> list[dict[str, Any]]:
+    """Every whole LSP message (Content-Length framing) in ``stream``, in order: one cut
+    by a killed server is left out."""
+    messages = []
+    while stream:
+        header, _, rest = stream.partition(b"\r\n\r\n")
+        match = re.search(rb"Content-Length: (\d+)", header)
+        assert match is not None, stream[:200]
+        length = int(match[1])
+        if len(rest) < length:
+            break
+        messages.append(json.loads(rest[:length]))
+        stream = rest[length:]
+    return messages
+
+
+@pytest.mark.model
+@INSTALL_AND_RUN
+def test_vscode_says_where_typing_will_start(scenario: Scenario) -> None:
+    """The extension sends ``quill.warmAt`` for the editor that became active, so the server
+    warms the model's cache there before the first key (a selection moved by typing sends
+    nothing: typing asks for suggestions itself)."""
+    scenario.require("ghost text")
+    sent = _messages((scenario.record_dir / "stdin-1.bin").read_bytes())
+    warmed = [
+        message["params"]["arguments"][0]
+        for message in sent
+        if message.get("method") == "workspace/executeCommand"
+        and message["params"]["command"] == "quill.warmAt"
+    ]
+    assert warmed, "no quill.warmAt was sent"
+    assert any(argument["uri"].endswith("/digits.py") for argument in warmed), warmed
+    assert all({"line", "character"} == set(argument["position"]) for argument in warmed)
 
 
 def _placeholders(value: Any, replacements: list[tuple[str, str]]) -> Any:

@@ -10,7 +10,9 @@ import re
 import time
 from typing import Any
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from tests.conftest import (
@@ -22,8 +24,10 @@ from tests.conftest import (
     open_document,
 )
 from tests.host_metrics import (
+    COUNTED_WITHIN_S,
     generations_after_counting,
     generations_asked,
+    prompt_tokens,
     tokens_of_finished_generations,
 )
 
@@ -138,3 +142,46 @@ async def test_an_accepted_suggestions_successor_comes_from_the_speculation(
     # The only generation the host may have seen since is the next speculation, started
     # from the answer just given (and the warm-up of the opened document, if it was slow).
     assert await generations_asked(model_host_url) <= asked + 2
+
+
+async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_request(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    # Longer than the prompt window, so opening it warms nothing by itself.
+    text = "".join(f"def step_{n}(x):\n    return x + {n}\n\n\n" for n in range(40))
+    uri = "file:///project/steps.py"
+    # A short answer that runs to its end: the host counts the prompt of finished ones.
+    options = _options(model_host_url, lookAhead=True, maxPrefixChars=600, maxNewTokens=4)
+    client, _ = await start_client({**options, "predictMs": 30_000})
+    open_document(client, uri, text)
+    line_start = types.Position(line=4 * 20 + 2, character=0)  # a blank line mid-file
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="quill.warmAt",
+            arguments=[{"uri": uri, "position": {"line": line_start.line, "character": 0}}],
+        )
+    )
+    deadline = time.monotonic() + 60
+    while (await _stats(client))["warmups"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(COUNTED_WITHIN_S)
+    before = await prompt_tokens(model_host_url)
+    await _ask(client, uri, line_start)
+    await asyncio.sleep(COUNTED_WITHIN_S)
+    after = await prompt_tokens(model_host_url)
+    reused = after["reused"] - before["reused"]
+    computed = after["computed"] - before["computed"]
+    # The prompt was computed by the warm-up: the request computes only its last token.
+    assert reused > 50
+    assert computed <= 2
+
+
+async def test_a_place_to_warm_must_be_a_document_and_a_position(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    client, _ = await start_client(_options(model_host_url))
+    with pytest.raises(JsonRpcException, match=re.escape("quill.warmAt takes")):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="quill.warmAt", arguments=[{"uri": LIST_URI}])
+        )

@@ -24,6 +24,7 @@ import {
   resolveServerCommand,
   serverSettings,
   statusView,
+  warmsOnSelection,
 } from "./logic";
 
 const SECTION = "quill";
@@ -117,6 +118,36 @@ function createClient(): LanguageClient | undefined {
   return created;
 }
 
+// Where typing will start, sent once the cursor has rested this long: the server warms the
+// model's cache there, so the first suggestion in a file does not wait for the whole file.
+const WARM_AFTER_MS = 300;
+let warmTimer: ReturnType<typeof setTimeout> | undefined;
+
+function warmWhereTypingStarts(editor: vscode.TextEditor | undefined): void {
+  clearTimeout(warmTimer);
+  if (!editor) {
+    return;
+  }
+  warmTimer = setTimeout(() => {
+    const running = client;
+    if (!running?.isRunning()) {
+      return;
+    }
+    const position = editor.selection.active;
+    running
+      .sendRequest(ExecuteCommandRequest.type, {
+        command: "quill.warmAt",
+        arguments: [
+          {
+            uri: editor.document.uri.toString(),
+            position: { line: position.line, character: position.character },
+          },
+        ],
+      })
+      .catch((error: unknown) => output.debug(`not warmed: ${String(error)}`));
+  }, WARM_AFTER_MS);
+}
+
 async function start(): Promise<void> {
   client = createClient();
   if (!client) {
@@ -125,6 +156,7 @@ async function start(): Promise<void> {
   showStatus("starting");
   try {
     await client.start();
+    warmWhereTypingStarts(vscode.window.activeTextEditor);
   } catch (error) {
     output.error(`the server did not start: ${String(error)}`);
     showStatus("stopped", String(error));
@@ -209,6 +241,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // Not "quill.explain": that is the server's command, which vscode-languageclient registers
     // as a VS Code command of the same name (a second registration fails the client's start).
     vscode.commands.registerCommand("quill.explainSelection", explain),
+    // A document that becomes active, and a cursor placed by a click or a jump (not by
+    // typing, which asks for suggestions itself).
+    vscode.window.onDidChangeActiveTextEditor(warmWhereTypingStarts),
+    vscode.window.onDidChangeTextEditorSelection((event) => {
+      if (warmsOnSelection(event.kind)) {
+        warmWhereTypingStarts(event.textEditor);
+      }
+    }),
     vscode.workspace.onDidChangeConfiguration(async (event) => {
       if (event.affectsConfiguration(`${SECTION}.server`)) {
         await stop();

@@ -209,3 +209,13 @@ export function explainArguments(
     ? { uri, position: active, display: "client" }
     : { uri, position: active, range: selection, display: "client" };
 }
+
+/**
+ * Whether a cursor move says where typing will start: a click or a jump (go to definition, a
+ * search) does; typing and arrow keys do not (typing asks for suggestions itself).
+ * `kind` is VS Code's `TextEditorSelectionChangeKind` (1 Keyboard, 2 Mouse, 3 Command), or
+ * `undefined` for an edit.
+ */
+export function warmsOnSelection(kind: number | undefined): boolean {
+  return kind === 2 || kind === 3;
+}

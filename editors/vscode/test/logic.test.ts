@@ -12,6 +12,7 @@ import {
   serverSettings,
   statusView,
   type Platform,
+  warmsOnSelection,
 } from "../src/logic";
 
 function fakeHost(files: string[], env: Record<string, string>, platform = "linux"): Platform {
@@ -175,5 +176,14 @@ describe("explainArguments", () => {
       position: at,
       display: "client",
     });
+  });
+});
+
+describe("warmsOnSelection", () => {
+  it("warms where a click or a jump puts the cursor, not while typing or arrowing", () => {
+    assert.equal(warmsOnSelection(2), true); // Mouse
+    assert.equal(warmsOnSelection(3), true); // Command: go to definition, a search
+    assert.equal(warmsOnSelection(1), false); // Keyboard
+    assert.equal(warmsOnSelection(undefined), false); // an edit
   });
 });

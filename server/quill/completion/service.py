@@ -93,6 +93,7 @@ class RequestCounts:
     requests: int = 0
     model_calls: int = 0  # requests that went on to the model, not answered from the cache
     warmups: int = 0
+    places_to_warm: int = 0  # where the editor said typing will start (``quill.warmAt``)
 
 
 class CompletionService:
@@ -177,6 +178,16 @@ class CompletionService:
         task = asyncio.create_task(self._warm(cursor))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def warm_where_typing_starts(self, key: str, cursor: Cursor) -> None:
+        """The editor says where typing will start (a document became active, the cursor
+        was placed, insert mode began): warm there, so the first suggestion in ``key``'s
+        document is not its coldest. Nothing is done while a request for it runs."""
+        self.counts.places_to_warm += 1
+        if any(running == key for running, _ in self._running):
+            return
+        self._warmed[key] = time.monotonic()
+        self.warm(cursor)
 
     def _yield_background_work(self) -> None:
         """A request the user waits for goes first: warm-ups still at work are stopped.

@@ -276,10 +276,36 @@ local function attach_builtin_inline(bufnr)
   end
 end
 
+--- Tell the server where typing will start in this buffer (it became current, or the cursor
+--- rested in normal mode), so the model's cache is warm there before the first key: the
+--- first suggestion in a file then does not wait for the whole file.
+---@param client vim.lsp.Client
+---@param bufnr integer
+local function warm_where_typing_starts(client, bufnr)
+  if client:is_stopped() or vim.api.nvim_get_current_buf() ~= bufnr then
+    return
+  end
+  local argument = {
+    uri = vim.uri_from_bufnr(bufnr),
+    position = vim.lsp.util.make_position_params(0, client.offset_encoding).position,
+  }
+  client:request("workspace/executeCommand", { command = "quill.warmAt", arguments = { argument } }, function() end, bufnr)
+end
+
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 local function on_attach(client, bufnr)
   local opts = M.options
+  vim.api.nvim_create_autocmd({ "BufEnter", "CursorHold" }, {
+    group = vim.api.nvim_create_augroup("quill.warm." .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = function()
+      warm_where_typing_starts(client, bufnr)
+    end,
+  })
+  vim.schedule(function()
+    warm_where_typing_starts(client, bufnr)
+  end)
   if opts.action_keymap then
     vim.keymap.set({ "n", "x" }, opts.action_keymap, M.code_action, { buffer = bufnr, desc = "Quill: code actions" })
   end

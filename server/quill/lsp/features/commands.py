@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import cattrs
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
 from quill.lsp.language_server import QuillLanguageServer
-from quill.lsp.snapshot import document_for
+from quill.lsp.snapshot import cursor_at, document_for
+
+_converter = cattrs.Converter()
 
 
 def document_state(ls: QuillLanguageServer, uri: str) -> dict[str, Any]:
@@ -53,8 +59,22 @@ def stats(ls: QuillLanguageServer) -> dict[str, int]:
     return ls.completions.stats()
 
 
+def warm_at(ls: QuillLanguageServer, arguments: Any = None) -> None:
+    """``{"uri", "position"}``: where the user is about to type (the editor clients send it
+    when a document becomes active, the cursor is placed, or insert mode begins). The
+    model server computes the prompt there in the background, so the first suggestion
+    does not wait for the whole file."""
+    try:
+        uri = str(arguments["uri"])
+        position = _converter.structure(arguments["position"], types.Position)
+    except (KeyError, TypeError, cattrs.BaseValidationError) as error:
+        raise JsonRpcInvalidParams(f'quill.warmAt takes {{"uri", "position"}}: {error}') from error
+    ls.completions.warm_where_typing_starts(uri, cursor_at(ls, uri, position))
+
+
 COMMANDS: dict[str, Callable[..., Any]] = {
     "quill.documentState": document_state,
     "quill.lastPrompt": last_prompt,
     "quill.stats": stats,
+    "quill.warmAt": warm_at,
 }
