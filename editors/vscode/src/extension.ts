@@ -28,6 +28,8 @@ import {
 } from "./logic";
 
 const SECTION = "quill";
+// The documents the server is sent (its documentSelector).
+const SYNCED_SCHEMES = ["file", "untitled"];
 
 let client: LanguageClient | undefined;
 let statusItem: vscode.StatusBarItem;
@@ -93,7 +95,7 @@ function createClient(): LanguageClient | undefined {
     },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+    documentSelector: SYNCED_SCHEMES.map((scheme) => ({ scheme })),
     errorHandler,
     initializationOptions: currentSettings(),
     outputChannel: output,
@@ -125,8 +127,8 @@ let warmTimer: ReturnType<typeof setTimeout> | undefined;
 
 function warmWhereTypingStarts(editor: vscode.TextEditor | undefined): void {
   clearTimeout(warmTimer);
-  if (!editor) {
-    return;
+  if (!editor || !SYNCED_SCHEMES.includes(editor.document.uri.scheme)) {
+    return; // the server knows only the documents the client syncs (an output panel is none)
   }
   warmTimer = setTimeout(() => {
     const running = client;

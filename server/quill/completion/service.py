@@ -180,8 +180,8 @@ class CompletionService:
         task.add_done_callback(self._background.discard)
 
     def warm_where_typing_starts(self, key: str, cursor: Cursor) -> None:
-        """The editor says where typing will start (a document became active, the cursor
-        was placed, insert mode began): warm there, so the first suggestion in ``key``'s
+        """The editor says where typing will start (a document became active, or the
+        cursor was placed and rests there): warm there, so the first suggestion in ``key``'s
         document is not its coldest. Nothing is done while a request for it runs."""
         self.counts.places_to_warm += 1
         if any(running == key for running, _ in self._running):

@@ -10,6 +10,7 @@ large steps, and always to the start of a line.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Literal
 
 import attrs
@@ -232,6 +233,7 @@ def lay_out(template: Template, order: FimOrder, parts: PromptParts) -> Prompt:
     return Prompt(head + body, template.stop, (), parts.pieces, template.name)
 
 
+@lru_cache(maxsize=1024)  # the same pieces are costed again on every keystroke
 def piece_text(template: Template, language: str, path: str, piece: ContextPiece) -> str:
     """One context piece as the prompt shows it: a file of the repository for families
     trained on repositories, otherwise quoted as ``quill.context.quoting`` quotes it."""

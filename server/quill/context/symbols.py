@@ -82,7 +82,6 @@ class LocatedSymbol:
     # Where its signature starts: the definition as written (with ``export`` or ``template``),
     # but past Python's decorators (a docstring goes under the ``def``, not under ``@cache``).
     start: Node
-    local: bool  # inside a function or value: nameable only there, so not in the index
 
 
 def extract_symbols(text: str, language: str) -> FileSymbols:
@@ -138,26 +137,24 @@ def _extract(
         else:
             candidates.extend(match_candidates(source, capture, node, captures))
     located = []
-    for candidate, container, local in _nested(candidates, with_locals):
+    for candidate, container in _nested(candidates, with_locals):
         # A signature starts at the definition as written, but past Python's decorators.
         start = candidate.node if source.family.python else candidate.anchor
         symbol = _symbol(source, candidate, container, start)
-        located.append(LocatedSymbol(symbol, candidate, start, local))
+        located.append(LocatedSymbol(symbol, candidate, start))
     return _deduplicated(_without_prototypes(located)), imports
 
 
-def _nested(
-    candidates: list[Candidate], with_locals: bool
-) -> list[tuple[Candidate, str | None, bool]]:
-    """Each definition with its container and whether it is local to a function or value
-    (left out unless ``with_locals``).
+def _nested(candidates: list[Candidate], with_locals: bool) -> list[tuple[Candidate, str | None]]:
+    """Each definition with its container; those local to a function or value are left
+    out unless ``with_locals``.
 
     One pass over the matches in source order with a stack of the open scopes: cheaper than
     asking each node for its ancestors.
     """
     candidates.sort(key=lambda c: (c.anchor.start_byte, -c.anchor.end_byte))
     stack: list[tuple[int, int, str | None, bool]] = []  # start, end, container, local inside
-    kept: list[tuple[Candidate, str | None, bool]] = []
+    kept: list[tuple[Candidate, str | None]] = []
     for candidate in candidates:
         start, end = candidate.anchor.start_byte, candidate.anchor.end_byte
         while stack and stack[-1][1] <= start:
@@ -174,7 +171,7 @@ def _nested(
             name = candidate.name if candidate.scope == "container" else None
             stack.append((start, end, name, local or candidate.scope == "opaque"))
         if candidate.kind is not None:
-            kept.append((candidate, container, local))
+            kept.append((candidate, container))
     return kept
 
 

@@ -61,7 +61,7 @@ def stats(ls: QuillLanguageServer) -> dict[str, int]:
 
 def warm_at(ls: QuillLanguageServer, arguments: Any = None) -> None:
     """``{"uri", "position"}``: where the user is about to type (the editor clients send it
-    when a document becomes active, the cursor is placed, or insert mode begins). The
+    when a document becomes active or the cursor is placed, and rests there). The
     model server computes the prompt there in the background, so the first suggestion
     does not wait for the whole file."""
     try:
