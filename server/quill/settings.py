@@ -59,12 +59,17 @@ class Settings:
     # The whole prompt's budget in the model's own tokens (never more than the server's
     # max_input_tokens): the context takes at most half, the file window the rest.
     prompt_tokens: int = attrs.field(default=2048, validator=_positive)
+    # Until a document's full prompt is in the model server's cache (it is being warmed in
+    # the background), its suggestions use a prompt of at most this many tokens: the text
+    # around the cursor, no context. A CPU computes the full prompt cold in seconds, past
+    # the deadline. 0: always the full prompt (a GPU server computes it in milliseconds).
+    cold_prompt_tokens: int = attrs.field(default=384, validator=_not_negative)
     # Index the workspace's definitions (tree-sitter) for prompts and hovers.
     workspace_index: bool = True
     max_new_tokens: int = attrs.field(default=64, validator=_positive)
     # Generation's time budget: once spent, a suggestion is the complete lines generated so
     # far (at least the first); the rest of a block comes with the next suggestion.
-    predict_ms: int = attrs.field(default=250, validator=_positive)
+    predict_ms: int = attrs.field(default=150, validator=_positive)
     # Prefill the prompts of opened documents (and where typing starts) on the model server,
     # and compute the next suggestion as soon as one is shown, as if it were accepted. Costs
     # model-server time for suggestions that may never be asked for.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -47,6 +48,25 @@ async def _stats(client: LanguageClient) -> dict[str, Any]:
     )
     assert isinstance(stats, dict)
     return stats
+
+
+async def _warmed_up(client: LanguageClient) -> None:
+    """Returns once the server has finished a warm-up."""
+    deadline = time.monotonic() + 60
+    while (await _stats(client))["warmups"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+
+
+async def _prompt_tokens_of(request: Awaitable[object], url: str) -> tuple[float, float]:
+    """The prompt tokens the host reused and computed for ``request``: its generation
+    must run to its end, as the host counts finished ones."""
+    await asyncio.sleep(COUNTED_WITHIN_S)
+    before = await prompt_tokens(url)
+    await request
+    await asyncio.sleep(COUNTED_WITHIN_S)
+    after = await prompt_tokens(url)
+    return after["reused"] - before["reused"], after["computed"] - before["computed"]
 
 
 def _type(client: LanguageClient, uri: str, version: int, text: str) -> None:
@@ -161,17 +181,8 @@ async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_re
             arguments=[{"uri": uri, "position": {"line": line_start.line, "character": 0}}],
         )
     )
-    deadline = time.monotonic() + 60
-    while (await _stats(client))["warmups"] < 1:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(COUNTED_WITHIN_S)
-    before = await prompt_tokens(model_host_url)
-    await _ask(client, uri, line_start)
-    await asyncio.sleep(COUNTED_WITHIN_S)
-    after = await prompt_tokens(model_host_url)
-    reused = after["reused"] - before["reused"]
-    computed = after["computed"] - before["computed"]
+    await _warmed_up(client)
+    reused, computed = await _prompt_tokens_of(_ask(client, uri, line_start), model_host_url)
     # The prompt was computed by the warm-up: the request computes only its last token.
     assert reused > 50
     assert computed <= 2
@@ -185,3 +196,43 @@ async def test_a_place_to_warm_must_be_a_document_and_a_position(
         await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="quill.warmAt", arguments=[{"uri": LIST_URI}])
         )
+
+
+async def _last_prompt(client: LanguageClient) -> dict[str, Any]:
+    prompt = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="quill.lastPrompt")
+    )
+    assert isinstance(prompt, dict)
+    return prompt
+
+
+async def test_a_documents_suggestions_take_a_small_prompt_until_its_full_one_is_warm(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    # Longer than the prompt window, so opening it warms nothing by itself.
+    text = "".join(f"def step_{n}(x):\n    return x + {n}\n\n\n" for n in range(40))
+    uri = "file:///project/steps.py"
+    options = _options(
+        model_host_url, lookAhead=True, maxPrefixChars=1200, maxNewTokens=4, coldPromptTokens=64
+    )
+    # A short answer that runs to its end: the host counts the prompt of finished ones.
+    client, _ = await start_client({**options, "predictMs": 30_000})
+    open_document(client, uri, text)
+    line_start = types.Position(line=4 * 20 + 2, character=0)
+    await _ask(client, uri, line_start)
+    first = await _last_prompt(client)
+    # The first request did not wait for the full prompt: it took the small one, which
+    # holds the lines just before the cursor...
+    assert first["budget"] == 64
+    assert first["tokens"] <= 64
+    assert first["text"].rstrip().endswith("return x + 20")
+    # ...and the full one was computed after it, in the background.
+    await _warmed_up(client)
+    next_line = types.Position(line=line_start.line + 1, character=0)
+    reused, computed = await _prompt_tokens_of(_ask(client, uri, next_line), model_host_url)
+    second = await _last_prompt(client)
+    assert second["budget"] == 2048
+    assert second["tokens"] > 64
+    # The next request, one line on, took the full prompt, and found it warm.
+    assert reused > 64
+    assert computed <= 8

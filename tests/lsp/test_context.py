@@ -92,7 +92,13 @@ async def test_workspace_definitions_reach_the_prompt(
 ) -> None:
     root = _workspace(tmp_path / "project")
     env = {"QUILL_CACHE_DIR": str(tmp_path / "cache")}
-    options = {"serverUrl": model_host_url, "debounceMs": 0, "deadlineMs": 30_000}
+    # The full prompt from the first request (not the small one of a document not warm yet).
+    options = {
+        "serverUrl": model_host_url,
+        "debounceMs": 0,
+        "deadlineMs": 30_000,
+        "coldPromptTokens": 0,
+    }
     client, _ = await start_client(options, PROGRESS, env=env, workspace=root)
     reports = await _indexed(client)
     assert isinstance(reports[0], types.WorkDoneProgressBegin)

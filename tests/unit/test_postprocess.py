@@ -176,6 +176,26 @@ def test_a_stray_closer_is_cut() -> None:
     assert _balance("total]", "x = |") == "total"
 
 
+def test_a_closer_may_close_a_bracket_left_open_on_the_lines_above() -> None:
+    call = "res = _filter_none(\n    url=self.url,\n    path=self.path,\n|\nreturn res\n"
+    assert _balance(")", call, Extent.BLOCK) == ")"
+    comprehension = "files = {\n    p: read(p)\n    for p in paths\n|\nreturn files\n"
+    assert _balance("}", comprehension, Extent.BLOCK) == "}"
+    # Not a bracket some other one would close first, nor one closed already.
+    assert _balance(")", "x = (\n    {a,\n|", Extent.BLOCK) == ""
+    assert _balance(")", "f(\n    a,\n)\n|", Extent.BLOCK) == ""
+
+
+def test_the_closer_of_a_call_spread_over_lines_is_suggested() -> None:
+    """Measured on pip's code (bench/line_starts.py): the model wrote the ``)`` the author
+    wrote, and the suggestion was dropped as a stray closer."""
+    text = (
+        "def to_dict(self):\n    res = _filter_none(\n        url=self.url,\n"
+        "        subdirectory=self.subdirectory,\n    |\n    return res\n"
+    )
+    assert postprocess(")", cursor(text), Extent.BLOCK, ()) == ")"
+
+
 def test_a_stray_brace_is_cut_in_a_brace_language() -> None:
     assert _balance("{ a: 1 }};", "const o = |", language="javascript") == "{ a: 1 }"
     raw = "return x;\n}\n}"

@@ -39,7 +39,7 @@ def test_the_accepted_place_is_after_the_suggestion() -> None:
 async def test_the_cache_answers_type_through_and_acceptance_and_forgets_the_rest() -> None:
     asked: list[Cursor] = []
 
-    async def compute(cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor) -> str | None:
         asked.append(cursor)
         return "\n    # the next one"
 
@@ -60,7 +60,7 @@ async def test_the_cache_answers_type_through_and_acceptance_and_forgets_the_res
 async def test_typing_something_else_cancels_the_speculation() -> None:
     started = asyncio.Event()
 
-    async def compute(cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor) -> str | None:
         started.set()
         await asyncio.sleep(60)
         return "never"
@@ -75,7 +75,7 @@ async def test_typing_something_else_cancels_the_speculation() -> None:
 
 
 async def test_a_failed_or_empty_speculation_is_a_miss() -> None:
-    async def fail(cursor: Cursor) -> str | None:
+    async def fail(key: str, cursor: Cursor) -> str | None:
         raise RuntimeError("model server gone")
 
     cache = SuggestionCache(fail)
@@ -87,7 +87,7 @@ async def test_a_failed_or_empty_speculation_is_a_miss() -> None:
 async def test_enter_after_an_acceptance_types_through_the_speculation() -> None:
     release = asyncio.Event()
 
-    async def compute(cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor) -> str | None:
         await release.wait()  # still at work when the user presses Enter
         return "\n    return r"
 

@@ -16,6 +16,7 @@ export const SERVER_SETTING_KEYS = [
   "promptFormat",
   "fimOrder",
   "promptTokens",
+  "coldPromptTokens",
   "workspaceIndex",
   "maxNewTokens",
   "predictMs",

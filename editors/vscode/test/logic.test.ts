@@ -39,6 +39,7 @@ describe("serverSettings", () => {
       "apiToken",
       "backend",
       "caBundle",
+      "coldPromptTokens",
       "completionItems",
       "deadlineMs",
       "debounceMs",

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 import llama_cpp
+import numpy as np
 
 from quill_host.protocol import GenerateParameters
 
@@ -26,8 +27,14 @@ class SamplerChain:
         self._chain = llama_cpp.llama_sampler_chain_init(
             llama_cpp.llama_sampler_chain_default_params()
         )
+        self._n_vocab = n_vocab
+        penalized = params.repetition_penalty is not None and params.repetition_penalty != 1.0
+        # Plain greedy (the default) is the largest logit, read straight from the logits:
+        # the chain would first copy the whole vocabulary into its candidate list, 2.3 ms
+        # a token for Gemma 3's 262,144 (measured here), an eighth of a decoding step.
+        self._argmax = seed is None and not penalized
         add = self._add
-        if params.repetition_penalty is not None and params.repetition_penalty != 1.0:
+        if penalized:
             add(
                 llama_cpp.llama_sampler_init_penalties(
                     n_vocab, _PENALTY_WINDOW, params.repetition_penalty, 0.0, 0.0
@@ -57,6 +64,9 @@ class SamplerChain:
 
     def sample(self, ctx: llama_cpp.llama_context_p) -> int:
         """Choose the next token from the last logits of `ctx` (and accept it)."""
+        if self._argmax:
+            pointer = llama_cpp.llama_get_logits_ith(ctx, -1)
+            return int(np.argmax(np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))))
         return int(llama_cpp.llama_sampler_sample(self._chain, ctx, -1))
 
     def __enter__(self) -> SamplerChain:

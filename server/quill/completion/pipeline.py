@@ -43,16 +43,18 @@ async def suggest(
     settings: Settings,
     context: PromptContext | None = None,
     extent: Extent | None = None,
+    cold: bool = False,
 ) -> Suggestion | None:
     """One suggestion for the cursor (its text empty when the model had nothing that
     fits), or ``None`` where nothing should be asked at all. ``extent``: how much to
-    suggest, when the caller knows better than the text around the cursor."""
+    suggest, when the caller knows better than the text around the cursor. ``cold``: from
+    the small prompt, as the document's full one is not in the server's cache yet."""
     started = time.perf_counter()
     extent = extent or choose_extent(cursor)
     if extent is None:
         return None
     try:
-        prompt = await prompt_for(cursor, endpoint, settings, context, hold_context=True)
+        prompt = await prompt_for(cursor, endpoint, settings, context, True, cold)
     except NotShared as reason:
         log.debug("no suggestion: %s", reason)
         return None
@@ -73,9 +75,10 @@ async def suggest(
     model_ms = (time.perf_counter() - model_started) * 1000
     text = postprocess(raw, cursor, extent, stops)
     log.info(
-        "suggestion %s:%d extent=%s prompt=%s tokens, %d pieces, model=%.0f ms "
+        "suggestion %s:%d extent=%s prompt=%s%s tokens, %d pieces, model=%.0f ms "
         "total=%.0f ms -> %d chars",
-        cursor.path, cursor.offset, extent.value, prompt.tokens, len(prompt.pieces), model_ms,
+        cursor.path, cursor.offset, extent.value, "cold " if cold else "", prompt.tokens,
+        len(prompt.pieces), model_ms,
         (time.perf_counter() - started) * 1000, len(text),
     )  # fmt: skip
     return Suggestion(text, prompt, model_ms)
@@ -87,10 +90,11 @@ async def prompt_for(
     settings: Settings,
     context: PromptContext | None = None,
     hold_context: bool = False,
+    cold: bool = False,
 ) -> Prompt:
-    """The prompt for ``cursor`` in the format the model server's model wants. Raises
-    ``NotShared`` for a private file or a cursor inside a credential (see
-    ``quill.completion.file_window``).
+    """The prompt for ``cursor`` in the format the model server's model wants (with
+    ``cold``, the small one: see ``quill.completion.prompt``). Raises ``NotShared`` for a
+    private file or a cursor inside a credential (see ``quill.completion.file_window``).
 
     A suggestion holds the document's context as it was (a changed context costs the
     whole file window's prefill, seconds on a CPU, while the user waits); a warm-up then
@@ -101,7 +105,7 @@ async def prompt_for(
         settings.prompt_format, info.model_id, info.fim_markers, info.fills_in_middle
     )
     return await build_prompt(
-        cursor, template, settings, info, endpoint.tokens, context, hold_context
+        cursor, template, settings, info, endpoint.tokens, context, hold_context, cold
     )
 
 

@@ -13,7 +13,7 @@ import re
 
 from quill.completion import syntax
 from quill.completion.gate import Extent
-from quill.completion.syntax import BracketScanner
+from quill.completion.syntax import BracketScanner, Lexicon
 from quill.cursor import Cursor
 
 # Indentation steps a model plausibly uses; any other first step is an alignment.
@@ -21,6 +21,8 @@ _MODEL_UNITS = frozenset({2, 3, 4, 8})
 _TAB_WIDTH = 4
 # What a trimmed line may not end with: it would be an unfinished expression.
 _DANGLING = tuple("+-*/%=<>&|^~!?:.\\")
+# How far up brackets left open are looked for (a call or a literal spread over lines).
+_LOOKBACK_LINES = 20
 
 
 def postprocess(raw: str, cursor: Cursor, extent: Extent, stops: tuple[str, ...]) -> str:
@@ -139,9 +141,10 @@ def drop_repeated_suffix(text: str, cursor: Cursor) -> str:
 def balance_brackets(text: str, cursor: Cursor, extent: Extent) -> str:
     """Cut a stray closer, and for a line, a bracket the suggestion leaves open.
 
-    A closer may close a bracket the suggestion opened, or one the cursor's line left
-    open before the cursor, except those the rest of the line closes: ``foo(a, |)`` with
-    ``b) + 1`` would leave two ``)``. At the first other closer the suggestion is cut.
+    A closer may close a bracket the suggestion opened, or one left open before the
+    cursor (on its line, or on the lines just above: the ``)`` of a call spread over
+    lines), except those the rest of the line closes: ``foo(a, |)`` with ``b) + 1`` would
+    leave two ``)``. At the first other closer the suggestion is cut.
 
     For a LINE, a bracket the suggestion opens and does not close is closed by nothing
     (the rest of the line closes brackets opened before the cursor). Unless the bracket
@@ -170,7 +173,7 @@ def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[st
     line ends in a string or comment, where brackets are prose."""
     lexicon = syntax.lexicon_for(syntax.grammar_of(cursor))
     scanner = BracketScanner(lexicon)
-    stack: list[tuple[str, int | None]] = []  # (opener, index in text, or None: before)
+    stack = _left_open_above(cursor, lexicon)  # (opener, index in text, or None: before)
     for _, bracket in scanner.brackets(cursor.line_prefix):
         if syntax.is_opener(bracket):
             stack.append((bracket, None))
@@ -189,6 +192,26 @@ def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[st
         else:
             return index, []
     return None, [(bracket, index) for bracket, index in stack if index is not None]
+
+
+def _left_open_above(cursor: Cursor, lexicon: Lexicon) -> list[tuple[str, int | None]]:
+    """The brackets that the ``_LOOKBACK_LINES`` lines above the cursor's leave open,
+    outermost first. One opened higher up, or inside a string that began higher up, is
+    missed: a closer it would allow is then cut, as before, and a closer it allows wrongly
+    still has to parse (:func:`drop_lines_adding_errors`)."""
+    line_start = cursor.offset - len(cursor.line_prefix)
+    start = line_start
+    for _ in range(_LOOKBACK_LINES):
+        if start == 0:
+            break
+        start = cursor.text.rfind("\n", 0, start - 1) + 1
+    stack: list[tuple[str, int | None]] = []
+    for _, bracket in BracketScanner(lexicon).brackets(cursor.text[start:line_start]):
+        if syntax.is_opener(bracket):
+            stack.append((bracket, None))
+        elif stack and stack[-1][0] == syntax.matching_opener(bracket):
+            stack.pop()
+    return stack
 
 
 def _ends_with_opener(text: str, opened: list[tuple[str, int]]) -> bool:

@@ -11,6 +11,11 @@ before the cursor the rest. The window's start stays anchored in steps (see
 ``quill.completion.templates``), so fitting it moves the start only by whole steps, and it
 is counted in step-aligned chunks: each chunk but the one being typed in is counted once,
 ever.
+
+A cold prompt (``cold``: the document's full prompt is not in the model server's cache
+yet) is the small one a CPU computes within a suggestion's time: at most
+``cold_prompt_tokens``, the text around the cursor and no context. Its start moves in
+finer steps (``COLD_STEP_CHARS``), so the few suggestions made with it reuse each other.
 """
 
 from __future__ import annotations
@@ -43,9 +48,16 @@ _CHAT_RESERVE_TOKENS = 128
 _SUFFIX_SHARE = 5  # the suffix takes at most a fifth of the budget
 _CONTEXT_SHARE = 2  # the context at most a half
 
+COLD_STEP_CHARS = 500
+"""How a cold prompt's start moves: a step well within its budget (some 1,200 characters
+of code at 384 tokens), or fitting it would always cut the chunk being typed in, whose
+cut moves with every keystroke."""
 
-def prompt_budget(settings: Settings, info: ServerInfo) -> int:
+
+def prompt_budget(settings: Settings, info: ServerInfo, cold: bool = False) -> int:
     budget = settings.prompt_tokens
+    if cold and settings.cold_prompt_tokens:
+        budget = min(budget, settings.cold_prompt_tokens)
     if info.max_input_tokens is not None:
         budget = min(budget, info.max_input_tokens)
     if info.max_total_tokens is not None:
@@ -61,14 +73,16 @@ async def build_prompt(
     counter: TokenCounter,
     context: PromptContext | None = None,
     hold_context: bool = False,
+    cold: bool = False,
 ) -> Prompt:
     """Raises ``NotShared`` (before anything is counted) where nothing may be sent.
 
     ``hold_context``: keep the document's context pieces as they were chosen last (see
-    ``quill.context.selection``); the prompt then says whether they are stale.
+    ``quill.context.selection``); the prompt then says whether they are stale. ``cold``:
+    the small prompt of a document whose full one the server has not computed yet.
     """
     window = shared_window(cursor, settings.max_prefix_chars, settings.max_suffix_chars)
-    budget = prompt_budget(settings, info)
+    budget = prompt_budget(settings, info, cold)
     available = budget - (_CHAT_RESERVE_TOKENS if template.chat else _RESERVE_TOKENS)
     suffix = ""
     if template.uses_suffix:
@@ -79,7 +93,7 @@ async def build_prompt(
     context_tokens = 0
     stale = False
     paths = PathNames(context.folders if context else (), cursor.path)
-    if context is not None:
+    if context is not None and not cold:
         lines = _window_lines(cursor, window.start, suffix)
         ranked = rank_candidates(cursor, lines, context.sources)
 
@@ -92,13 +106,15 @@ async def build_prompt(
             cursor.path, ranked, available // _CONTEXT_SHARE, cost, hold_context
         )
 
-    held = context.window_starts.get(cursor.path) if context is not None else None
-    not_before = held[1] if held is not None and held[0] == window.start else 0
-    start, prefix_tokens = await _fit_prefix(
-        window.prefix, counter, available - context_tokens - suffix_tokens, not_before
-    )
-    if context is not None:
-        context.window_starts[cursor.path] = (window.start, start)
+    limit = available - context_tokens - suffix_tokens
+    if cold:
+        start, prefix_tokens = await _fit_prefix(window.prefix, counter, limit, 0, COLD_STEP_CHARS)
+    else:
+        held = context.window_starts.get(cursor.path) if context is not None else None
+        not_before = held[1] if held is not None and held[0] == window.start else 0
+        start, prefix_tokens = await _fit_prefix(window.prefix, counter, limit, not_before)
+        if context is not None:
+            context.window_starts[cursor.path] = (window.start, start)
     parts = PromptParts(
         path=paths.name(cursor.path),
         language=cursor.language_id,
@@ -122,11 +138,15 @@ async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:
 
 
 async def _fit_prefix(
-    text: str, counter: TokenCounter, limit: int, not_before: int = 0
+    text: str,
+    counter: TokenCounter,
+    limit: int,
+    not_before: int = 0,
+    step: int = WINDOW_STEP_CHARS,
 ) -> tuple[int, int]:
     """The earliest start in ``text`` (the window before the cursor), at or after the
-    line that holds ``not_before``, moved on in whole steps from a line start, whose rest
-    fits ``limit`` tokens; and its token count.
+    line that holds ``not_before``, moved on in whole ``step``s from a line start, whose
+    rest fits ``limit`` tokens; and its token count.
 
     ``not_before`` is where the document's last prompt started: the chunk being typed in
     is counted by a bound that over-counts, so without it the start would move on with
@@ -136,27 +156,27 @@ async def _fit_prefix(
     end = len(text)
     start = _line_start_after(text, not_before - 1, end) if 0 < not_before <= end else 0
     while True:
-        tokens = await _count_window(text, start, end, counter)
+        tokens = await _count_window(text, start, end, counter, step)
         if tokens <= limit or start >= end:
             return start, tokens
-        boundary = (start // WINDOW_STEP_CHARS + 1) * WINDOW_STEP_CHARS
+        boundary = (start // step + 1) * step
         if boundary >= end:
             # Even the chunk being typed in is too long: keep its last ``limit`` tokens'
             # worth of characters, from a line start.
             start = _line_start_after(text, max(start, end - limit * 2), end)
-            return start, await _count_window(text, start, end, counter)
+            return start, await _count_window(text, start, end, counter, step)
         start = _line_start_after(text, boundary, end)
 
 
-async def _count_window(text: str, start: int, end: int, counter: TokenCounter) -> int:
-    """Tokens of ``text[start:end]``, counted in chunks that end at multiples of the
-    window step: all but the last are the same from one keystroke to the next, and the
-    last is bounded (see ``TokenCounter.count_grown``)."""
+async def _count_window(text: str, start: int, end: int, counter: TokenCounter, step: int) -> int:
+    """Tokens of ``text[start:end]``, counted in chunks that end at multiples of
+    ``step``: all but the last are the same from one keystroke to the next, and the last
+    is bounded (see ``TokenCounter.count_grown``)."""
     bounds = [start]
-    boundary = (start // WINDOW_STEP_CHARS + 1) * WINDOW_STEP_CHARS
+    boundary = (start // step + 1) * step
     while boundary < end:
         bounds.append(boundary)
-        boundary += WINDOW_STEP_CHARS
+        boundary += step
     bounds.append(end)
     chunks = [text[a:b] for a, b in pairwise(bounds)]
     counts = await counter.count_all(chunks[:-1])

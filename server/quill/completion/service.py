@@ -8,6 +8,11 @@ The model is asked as little and as early as possible: typed-through and accepte
 suggestions are answered from ``SuggestionCache`` without a model call, and a document's
 prompt is prefilled ("warmed") on the model server when it is opened and when typing
 starts in it, so the first suggestion there does not pay for a cold prompt.
+
+Until the server has computed a document's full prompt (on a CPU that takes seconds, past
+the deadline), its suggestions come from a small one (``coldPromptTokens``: the text
+around the cursor), and the warm-up goes on between them; the server keeps what each
+computed, so neither waits for the other to start over.
 """
 
 from __future__ import annotations
@@ -117,8 +122,9 @@ class CompletionService:
         self.cache = SuggestionCache(self._speculate)
         self.counts = RequestCounts()
         self._warmed: dict[str, float] = {}  # document → when its prompt last reached the server
+        self._computed: dict[str, float] = {}  # document → when its full prompt was last computed
         self._refreshes: dict[str, asyncio.Task[None]] = {}  # document → its pending refresh
-        self._background: set[asyncio.Task[None]] = set()
+        self._warm_ups: dict[str, asyncio.Task[None]] = {}  # document → its warm-up at work
 
     def stats(self) -> dict[str, int]:
         """The counters, camelCase as the ``quill.stats`` command returns them."""
@@ -141,9 +147,9 @@ class CompletionService:
         running_key = (key, kind)
         if (previous := self._running.pop(running_key, None)) is not None:
             previous.cancel()
-        if debounce and self.settings.look_ahead and self._cold(key):
+        if debounce and self.settings.look_ahead and not self._warmed_lately(key):
             self._warmed[key] = time.monotonic()
-            self.warm(cursor)  # while the user types on, before the debounce ends
+            self.warm(key, cursor)  # while the user types on, before the debounce ends
         task = asyncio.create_task(self._answer(key, cursor, debounce))
         self._running[running_key] = task
         self._report("working")
@@ -170,14 +176,23 @@ class CompletionService:
 
         self.endpoints.start_embedded_host(self.settings.host_model).add_done_callback(started)
 
-    def warm(self, cursor: Cursor) -> None:
-        """Have the model server prefill the prompt for ``cursor`` (no answer is read),
-        in the background: the next suggestion in this document then starts warm."""
+    def warm(self, key: str, cursor: Cursor, after: asyncio.Future[None] | None = None) -> None:
+        """Have the model server prefill the prompt for ``cursor`` in ``key``'s document
+        (no answer is read), in the background, once ``after`` is done: the next suggestion
+        there then starts warm. It replaces the document's warm-up at work, whose part
+        computed so far the server keeps."""
         if not (self.settings.enable and self.settings.look_ahead):
             return
-        task = asyncio.create_task(self._warm(cursor))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        if (previous := self._warm_ups.pop(key, None)) is not None:
+            previous.cancel()
+        task = asyncio.create_task(self._warm(key, cursor, after))
+        self._warm_ups[key] = task
+
+        def ended(_: object) -> None:
+            if self._warm_ups.get(key) is task:
+                del self._warm_ups[key]
+
+        task.add_done_callback(ended)
 
     def warm_where_typing_starts(self, key: str, cursor: Cursor) -> None:
         """The editor says where typing will start (a document became active, or the
@@ -187,20 +202,23 @@ class CompletionService:
         if any(running == key for running, _ in self._running):
             return
         self._warmed[key] = time.monotonic()
-        self.warm(cursor)
+        self.warm(key, cursor)
 
     def _yield_background_work(self) -> None:
         """A request the user waits for goes first: warm-ups still at work are stopped.
         (A model server computes one prompt at a time on a CPU; what a warm-up computed
         so far stays in its cache, and stopping it between batches costs nothing.)"""
-        for task in list(self._background):
+        for task in list(self._warm_ups.values()):
             task.cancel()
 
     def forget(self, key: str) -> None:
         """The document was closed: drop what is known of it."""
         self.cache.forget(key)
         self._warmed.pop(key, None)
+        self._computed.pop(key, None)
         self._cancel_refresh(key)
+        if (warm_up := self._warm_ups.pop(key, None)) is not None:
+            warm_up.cancel()
 
     def _refresh_when_paused(self, key: str, cursor: Cursor) -> None:
         """Compute the fresh context for ``key``'s document once typing in it pauses
@@ -209,7 +227,7 @@ class CompletionService:
         async def refresh() -> None:
             await asyncio.sleep(CONTEXT_REFRESH_PAUSE_S)
             self._refreshes.pop(key, None)
-            self.warm(cursor)
+            self.warm(key, cursor)
 
         self._cancel_refresh(key)
         self._refreshes[key] = asyncio.create_task(refresh())
@@ -218,9 +236,16 @@ class CompletionService:
         if (pending := self._refreshes.pop(key, None)) is not None:
             pending.cancel()
 
+    def _warmed_lately(self, key: str) -> bool:
+        return _lately(self._warmed.get(key))
+
     def _cold(self, key: str) -> bool:
-        last = self._warmed.get(key)
-        return last is None or time.monotonic() - last > WARM_AGAIN_AFTER_S
+        """Whether ``key``'s suggestions take the small prompt: the server has not
+        computed its full one lately, and a warm-up will (look-ahead is on)."""
+        settings = self.settings
+        if not (settings.look_ahead and settings.cold_prompt_tokens):
+            return False
+        return not _lately(self._computed.get(key))
 
     async def _answer(self, key: str, cursor: Cursor, debounce: bool) -> Suggestion | None:
         """From the cache if it knows the answer, else from the model (then shown, and
@@ -233,6 +258,10 @@ class CompletionService:
         if suggestion is not None:
             made = MadeSuggestion.at(cursor, suggestion.text)
             self.cache.show(key, made, speculate=self.settings.look_ahead)
+        if self._cold(key):
+            # The request stopped the warm-up: it goes on, after the speculation (the
+            # suggestion wanted next) has had the server.
+            self.warm(key, cursor, after=asyncio.ensure_future(self.cache.speculated(key)))
         return suggestion
 
     def status(self) -> tuple[StatusState, str | None]:
@@ -273,7 +302,8 @@ class CompletionService:
                 self._report("working")
                 self._yield_background_work()
                 self.counts.model_calls += 1
-                suggestion = await suggest(cursor, endpoint, settings, self.context)
+                cold = self._cold(key)
+                suggestion = await suggest(cursor, endpoint, settings, self.context, cold=cold)
         except TimeoutError:
             if self._warming_up(endpoint):
                 log.info("no suggestion yet: the embedded host is still warming up")
@@ -303,6 +333,8 @@ class CompletionService:
         self.token_source = endpoint.token_source
         if suggestion is None:
             return None
+        if not cold:
+            self._computed[key] = time.monotonic()
         if suggestion.prompt is not None and suggestion.prompt.context_stale:
             self._refresh_when_paused(key, cursor)
         self.last_prompt = suggestion.prompt  # kept even when the answer was empty
@@ -315,7 +347,7 @@ class CompletionService:
             return False
         return self.endpoints.starting if endpoint is None else not endpoint.answered
 
-    async def _speculate(self, cursor: Cursor) -> str | None:
+    async def _speculate(self, key: str, cursor: Cursor) -> str | None:
         """The suggestion at an accepted suggestion's end, computed before it is asked
         for. Failures are quiet: the request that would have used it asks anew.
 
@@ -329,28 +361,41 @@ class CompletionService:
         try:
             async with asyncio.timeout(settings.deadline_ms / 1000):
                 endpoint = await self.endpoints.get(settings)
-                suggestion = await suggest(cursor, endpoint, settings, self.context, extent)
+                cold = self._cold(key)
+                suggestion = await suggest(cursor, endpoint, settings, self.context, extent, cold)
         except (TimeoutError, ModelServerError, HostStartError) as error:
             log.debug("speculation failed: %s", error)
             return None
-        return suggestion.text if suggestion else None
+        if suggestion is None:
+            return None
+        if not cold:
+            self._computed[key] = time.monotonic()
+        return suggestion.text
 
-    async def _warm(self, cursor: Cursor) -> None:
+    async def _warm(
+        self, key: str, cursor: Cursor, after: asyncio.Future[None] | None = None
+    ) -> None:
         """Nobody waits for a warm-up, and a cold prompt may take longer than a request's
         deadline to compute (seconds, on a CPU): it gets its own, longer bound."""
         settings = self.settings
         try:
+            if after is not None:
+                await after
             async with asyncio.timeout(WARM_DEADLINE_S):
                 endpoint = await self.endpoints.get(settings)
                 await warm(cursor, endpoint, settings, self.context)
                 self.counts.warmups += 1
+                self._computed[key] = time.monotonic()
         except (TimeoutError, ModelServerError, HostStartError, NotShared) as error:
             log.debug("warming failed: %s", error)
+        finally:
+            if after is not None:
+                after.cancel()
 
     async def aclose(self) -> None:
         """Stop background work (speculations, warming) and close the connections."""
         self.cache.close()
-        for task in [*self._background, *self._refreshes.values()]:
+        for task in [*self._warm_ups.values(), *self._refreshes.values()]:
             task.cancel()
         await self.endpoints.aclose()
 
@@ -380,3 +425,9 @@ class CompletionService:
                 self.outage.recovered()
                 if not self._running:
                     self.report_status()
+
+
+def _lately(when: float | None) -> bool:
+    """Whether ``when`` (a monotonic time) is recent enough that the model server likely
+    still holds what was computed then (``WARM_AGAIN_AFTER_S``)."""
+    return when is not None and time.monotonic() - when <= WARM_AGAIN_AFTER_S

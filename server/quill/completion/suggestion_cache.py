@@ -64,16 +64,17 @@ class MadeSuggestion:
         return self.text[cursor.offset - len(self.before) :]
 
 
-Compute = Callable[[Cursor], Coroutine[Any, Any, str | None]]
+# The suggestion at a place in a document (its key): the speculation's model call.
+Compute = Callable[[str, Cursor], Coroutine[Any, Any, str | None]]
 
 
 class Speculation:
     """The next suggestion of one document, computed as if ``shown`` was accepted."""
 
-    def __init__(self, shown: MadeSuggestion, compute: Compute) -> None:
+    def __init__(self, key: str, shown: MadeSuggestion, compute: Compute) -> None:
         self.shown = shown
         self.place = shown.accepted()
-        self._task: asyncio.Task[str | None] = asyncio.create_task(compute(self.place))
+        self._task: asyncio.Task[str | None] = asyncio.create_task(compute(key, self.place))
 
     @property
     def done(self) -> bool:
@@ -98,6 +99,10 @@ class Speculation:
         except Exception:  # a failed speculation is only a miss: the request asks anew
             return None
         return MadeSuggestion.at(self.place, text) if text else None
+
+    async def finished(self) -> None:
+        """Returns once the speculation has ended, however it ended."""
+        await asyncio.wait([self._task])
 
     def cancel(self) -> None:
         self._task.cancel()
@@ -152,8 +157,13 @@ class SuggestionCache:
         if previous is not None:
             previous.cancel()
         if made.text and speculate:
-            self._speculations[key] = Speculation(made, self._compute)
+            self._speculations[key] = Speculation(key, made, self._compute)
             self.counts.speculations_started += 1
+
+    async def speculated(self, key: str) -> None:
+        """Returns once the document's speculation, if it has one, has ended."""
+        if (speculation := self._speculations.get(key)) is not None:
+            await speculation.finished()
 
     def forget(self, key: str) -> None:
         """The document went elsewhere (or closed): nothing known about it holds."""

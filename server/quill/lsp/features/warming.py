@@ -22,7 +22,8 @@ def document_opened(ls: QuillLanguageServer, uri: str) -> None:
     if len(document.text) > ls.completions.settings.max_prefix_chars:
         return
     path = to_fs_path(uri) or uri
-    ls.completions.warm(Cursor(path, document.language_id, document.text, len(document.text)))
+    cursor = Cursor(path, document.language_id, document.text, len(document.text))
+    ls.completions.warm(uri, cursor)
 
 
 def document_closed(ls: QuillLanguageServer, uri: str) -> None:
