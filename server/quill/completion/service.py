@@ -176,16 +176,17 @@ class CompletionService:
 
         self.endpoints.start_embedded_host(self.settings.host_model).add_done_callback(started)
 
-    def warm(self, key: str, cursor: Cursor, after: asyncio.Future[None] | None = None) -> None:
+    def warm(self, key: str, cursor: Cursor, *, after_speculation: bool = False) -> None:
         """Have the model server prefill the prompt for ``cursor`` in ``key``'s document
-        (no answer is read), in the background, once ``after`` is done: the next suggestion
-        there then starts warm. It replaces the document's warm-up at work, whose part
-        computed so far the server keeps."""
+        (no answer is read), in the background (once the document's speculation is done,
+        with ``after_speculation``): the next suggestion there then starts warm. It
+        replaces the document's warm-up at work, whose part computed so far the server
+        keeps."""
         if not (self.settings.enable and self.settings.look_ahead):
             return
         if (previous := self._warm_ups.pop(key, None)) is not None:
             previous.cancel()
-        task = asyncio.create_task(self._warm(key, cursor, after))
+        task = asyncio.create_task(self._warm(key, cursor, after_speculation))
         self._warm_ups[key] = task
 
         def ended(_: object) -> None:
@@ -261,7 +262,7 @@ class CompletionService:
         if self._cold(key):
             # The request stopped the warm-up: it goes on, after the speculation (the
             # suggestion wanted next) has had the server.
-            self.warm(key, cursor, after=asyncio.ensure_future(self.cache.speculated(key)))
+            self.warm(key, cursor, after_speculation=True)
         return suggestion
 
     def status(self) -> tuple[StatusState, str | None]:
@@ -372,15 +373,13 @@ class CompletionService:
             self._computed[key] = time.monotonic()
         return suggestion.text
 
-    async def _warm(
-        self, key: str, cursor: Cursor, after: asyncio.Future[None] | None = None
-    ) -> None:
+    async def _warm(self, key: str, cursor: Cursor, after_speculation: bool = False) -> None:
         """Nobody waits for a warm-up, and a cold prompt may take longer than a request's
         deadline to compute (seconds, on a CPU): it gets its own, longer bound."""
         settings = self.settings
         try:
-            if after is not None:
-                await after
+            if after_speculation:
+                await self.cache.speculated(key)
             async with asyncio.timeout(WARM_DEADLINE_S):
                 endpoint = await self.endpoints.get(settings)
                 await warm(cursor, endpoint, settings, self.context)
@@ -388,9 +387,6 @@ class CompletionService:
                 self._computed[key] = time.monotonic()
         except (TimeoutError, ModelServerError, HostStartError, NotShared) as error:
             log.debug("warming failed: %s", error)
-        finally:
-            if after is not None:
-                after.cancel()
 
     async def aclose(self) -> None:
         """Stop background work (speculations, warming) and close the connections."""
