@@ -196,6 +196,49 @@ def test_the_closer_of_a_call_spread_over_lines_is_suggested() -> None:
     assert postprocess(")", cursor(text), Extent.BLOCK, ()) == ")"
 
 
+# pip 23.2.1's metadata/importlib/_dists.py, with the dict comprehension being typed.
+WHEEL_FILES = """    @classmethod
+    def from_zipfile(
+        cls,
+        zf: zipfile.ZipFile,
+        name: str,
+        location: str,
+    ) -> "WheelDistribution":
+        info_dir, _ = parse_wheel(zf, name)
+        paths = (
+            (name, pathlib.PurePosixPath(name.split("/", 1)[-1]))
+            for name in zf.namelist()
+            if name.startswith(f"{info_dir}/")
+        )
+        files = {
+            relpath: read_wheel_metadata_file(zf, fullpath)
+            |
+        info_location = pathlib.PurePosixPath(location, info_dir)
+        return cls(files, info_location)
+
+    def iterdir(self, path: InfoPath) -> Iterator[pathlib.PurePosixPath]:
+        # Only allow iterating through the metadata directory.
+        if pathlib.PurePosixPath(str(path)) in self._files:
+            return iter(self._files)
+"""
+
+
+def test_a_line_inside_a_bracket_still_open_above_is_judged_with_it_closed() -> None:
+    """Measured on pip's code (bench/line_starts.py): inside a dict comprehension being
+    typed, its ``for`` line parses only once the ``}`` comes, and was dropped."""
+    typing = cursor(WHEEL_FILES)
+    region = completion_syntax.region_at(typing)
+    assert region is not None
+    before = completion_syntax.error_count(region)
+    assert completion_syntax.error_count_with(region, "for relpath in paths") > before
+    assert drop_lines_adding_errors("for relpath in paths", typing) == "for relpath in paths"
+    # What adds errors whether or not the bracket is closed is still dropped.
+    assert drop_lines_adding_errors("for relpath in paths))", typing) == ""
+    # A document whose brackets are all closed is judged as it is.
+    closed = "def f(x):\n    y = (x +\n         1)\n    |\n"
+    assert drop_lines_adding_errors("return y)", cursor(closed)) == ""
+
+
 def test_a_stray_brace_is_cut_in_a_brace_language() -> None:
     assert _balance("{ a: 1 }};", "const o = |", language="javascript") == "{ a: 1 }"
     raw = "return x;\n}\n}"

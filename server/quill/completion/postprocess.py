@@ -158,19 +158,23 @@ def balance_brackets(text: str, cursor: Cursor, extent: Extent) -> str:
     scan = _scan_brackets(text, cursor)
     if scan is None or (region is not None and syntax.in_string_or_comment(region)):
         return text
-    stray, opened = scan
+    stray, left_open = scan
     if stray is not None:
         return text[:stray].rstrip()
+    opened = [(bracket, index) for bracket, index in left_open if index is not None]
     if extent is Extent.BLOCK or not opened or _ends_with_opener(text, opened):
         return text
     head = re.sub(r"[\w.$]+$", "", text[: opened[0][1]]).rstrip()
     return head if head.strip() and not head.endswith(_DANGLING) else text
 
 
-def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[str, int]]] | None:
-    """Where the suggestion has its first stray closer (or ``None``), and the brackets it
-    opens and leaves open (outermost first, with their index); ``None`` if the cursor's
-    line ends in a string or comment, where brackets are prose."""
+def _scan_brackets(
+    text: str, cursor: Cursor
+) -> tuple[int | None, list[tuple[str, int | None]]] | None:
+    """Where the suggestion has its first stray closer (or ``None``), and the brackets
+    left open after it, outermost first: those it opens with their index, those opened
+    before the cursor (and not closed by the rest of its line) with ``None``. ``None`` if
+    the cursor's line ends in a string or comment, where brackets are prose."""
     lexicon = syntax.lexicon_for(syntax.grammar_of(cursor))
     scanner = BracketScanner(lexicon)
     stack = _left_open_above(cursor, lexicon)  # (opener, index in text, or None: before)
@@ -191,7 +195,7 @@ def _scan_brackets(text: str, cursor: Cursor) -> tuple[int | None, list[tuple[st
             stack.pop()
         else:
             return index, []
-    return None, [(bracket, index) for bracket, index in stack if index is not None]
+    return None, stack
 
 
 def _left_open_above(cursor: Cursor, lexicon: Lexicon) -> list[tuple[str, int | None]]:
@@ -226,6 +230,10 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
     Brackets the suggestion leaves open are judged closed: closing them is the user's
     next step (``if (x) {`` starts what the next lines finish; an answer cut short by
     the token budget is a start too), and :func:`balance_brackets` has ruled on them.
+    Where brackets opened before the cursor are still open (a dict or a call being
+    typed over lines, whose closer is not written yet), a suggestion that adds errors
+    is tried once more with those closed too, before and after it: inside the unclosed
+    ``{`` the line ``for p in paths`` parses only once the ``}`` comes.
     If even the first line adds errors, there is no suggestion (``""``). Each trial
     parses the cursor's region (the document, or a window of a huge one: see
     :func:`syntax.region_at`); a language without a grammar is not checked.
@@ -234,6 +242,8 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
     if region is None or not text.strip():
         return text
     before = syntax.error_count(region)
+    open_before = _closers_left_open("", cursor, own_only=False)
+    before_closed = syntax.error_count_with(region, open_before) if open_before else 0
     lines = text.split("\n")
     for count in range(len(lines), 0, -1):
         candidate = text if count == len(lines) else "\n".join(lines[:count]).rstrip()
@@ -242,11 +252,20 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
         trial = candidate + _closers_left_open(candidate, cursor)
         if syntax.error_count_with(region, trial) <= before:
             return candidate
+        closed = candidate + _closers_left_open(candidate, cursor, own_only=False)
+        if open_before and syntax.error_count_with(region, closed) <= before_closed:
+            return candidate
     return ""
 
 
-def _closers_left_open(text: str, cursor: Cursor) -> str:
+def _closers_left_open(text: str, cursor: Cursor, own_only: bool = True) -> str:
+    """The closers of the brackets left open after ``text``, innermost first: those
+    ``text`` opens, and unless ``own_only``, those opened before the cursor too."""
     scan = _scan_brackets(text, cursor)
     if scan is None or scan[0] is not None:
         return ""
-    return "".join(syntax.matching_closer(bracket) for bracket, _ in reversed(scan[1]))
+    return "".join(
+        syntax.matching_closer(bracket)
+        for bracket, index in reversed(scan[1])
+        if index is not None or not own_only
+    )
