@@ -117,6 +117,38 @@ async def test_typing_keeps_everything_before_the_cursor_line_stable(tmp_path: P
         assert after.startswith(before)  # only appended to: the server reuses all of it
 
 
+async def test_a_cold_prompt_is_small_holds_no_context_and_grows_by_appending(
+    tmp_path: Path,
+) -> None:
+    """The small prompt of a document not warm yet: within ``coldPromptTokens``, the lines
+    before the cursor, no workspace context; and stable while typing goes on, so its few
+    suggestions reuse each other."""
+    index = _workspace(tmp_path)
+    path = tmp_path / "billing" / "invoice.py"
+    base = "".join(f"value_{n} = vat_for('FR') * {n}\n" for n in range(200)) + path.read_text()
+    context = PromptContext(ContextSources(index=index), folders=(str(tmp_path),))
+    settings = Settings(cold_prompt_tokens=200)
+    prompts = []
+    line = "rate) + 0.0  # rounded by the caller"
+    for typed in (line[:end] for end in range(1, len(line) + 1)):
+        text = base + typed
+        cursor = Cursor(str(path), "python", text, len(text))
+        prompt = await build_prompt(
+            cursor, TEMPLATES["prefix"], settings, INFO, _counter(), context, cold=True
+        )
+        assert prompt.budget == 200
+        assert prompt.tokens is not None
+        assert prompt.tokens <= 200
+        assert prompt.pieces == ()
+        assert prompt.text.endswith("return net * (1 + " + typed)
+        prompts.append(prompt.text)
+    for before, after in itertools.pairwise(prompts):
+        assert after.startswith(before)
+    full = await build_prompt(cursor, TEMPLATES["prefix"], settings, INFO, _counter(), context)
+    assert full.budget == 2048
+    assert full.pieces  # the same cursor, warm: the definition of vat_for comes in
+
+
 async def test_context_stays_put_when_new_candidates_appear(tmp_path: Path) -> None:
     index = _workspace(tmp_path)
     path = tmp_path / "billing" / "invoice.py"

@@ -49,9 +49,9 @@ _SUFFIX_SHARE = 5  # the suffix takes at most a fifth of the budget
 _CONTEXT_SHARE = 2  # the context at most a half
 
 COLD_STEP_CHARS = 500
-"""How a cold prompt's start moves: a step well within its budget (some 1,200 characters
-of code at 384 tokens), or fitting it would always cut the chunk being typed in, whose
-cut moves with every keystroke."""
+"""How a cold prompt's start moves: a step well within its room for the text before the
+cursor (some 1,000 characters of code at 384 tokens). With the full prompt's step, fitting
+would cut inside the chunk being typed in, at a line that moves on with the typing."""
 
 
 def prompt_budget(settings: Settings, info: ServerInfo, cold: bool = False) -> int:
