@@ -88,7 +88,14 @@ async def test_no_planted_secret_reaches_the_model_server_on_any_route(
     fake = FakeTgi("ok", dialect=dialect)
     with serve_fake_tgi(fake) as url:
         client, _ = await start_client(
-            {"serverUrl": url, "debounceMs": 0, "promptFormat": prompt_format},
+            # The full prompt from the first request: the workspace context is a route
+            # too. (A cold document's small prompt is the same redacted file window.)
+            {
+                "serverUrl": url,
+                "debounceMs": 0,
+                "promptFormat": prompt_format,
+                "coldPromptTokens": 0,
+            },
             workspace=tmp_path,
         )
         for name in [".env", "deploy/server.pem", ".ssh/id_rsa", ".git/COMMIT_EDITMSG"]:
