@@ -243,7 +243,7 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
         return text
     before = syntax.error_count(region)
     open_before = _closers_left_open("", cursor, own_only=False)
-    before_closed = syntax.error_count_with(region, open_before) if open_before else 0
+    before_closed: int | None = None  # parsed only once a candidate needs it
     lines = text.split("\n")
     for count in range(len(lines), 0, -1):
         candidate = text if count == len(lines) else "\n".join(lines[:count]).rstrip()
@@ -252,8 +252,12 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
         trial = candidate + _closers_left_open(candidate, cursor)
         if syntax.error_count_with(region, trial) <= before:
             return candidate
+        if not open_before:
+            continue
+        if before_closed is None:
+            before_closed = syntax.error_count_with(region, open_before)
         closed = candidate + _closers_left_open(candidate, cursor, own_only=False)
-        if open_before and syntax.error_count_with(region, closed) <= before_closed:
+        if syntax.error_count_with(region, closed) <= before_closed:
             return candidate
     return ""
 
