@@ -65,6 +65,7 @@ async def run_sets(
     verbose: bool,
     model: str = "default",
     host_arguments: tuple[str, ...] = (),
+    server_logs: Path | None = None,
 ) -> list[SetResult]:
     """Type every set's sessions against one host serving ``model``; each set's records."""
     results = []
@@ -76,8 +77,11 @@ async def run_sets(
             started = time.perf_counter()
             records: list[SessionRecord] = []
             for number, workspace in enumerate(session_set.workspaces):
-                folder = Path(scratch) / f"{session_set.name}-{number}"
-                records += await run_workspace(workspace, folder, host.url, options, pace, verbose)
+                name = f"{session_set.name}-{number}"
+                log = server_logs / f"{name}.log" if server_logs else None
+                records += await run_workspace(
+                    workspace, Path(scratch) / name, host.url, options, pace, verbose, log
+                )
             seconds = time.perf_counter() - started
             results.append(
                 SetResult(
@@ -94,14 +98,16 @@ async def run_workspace(
     options: dict[str, Any],
     pace: TypistPace,
     verbose: bool,
+    log: Path | None = None,
 ) -> list[SessionRecord]:
-    """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn."""
+    """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn;
+    its log at info level in ``log``, where given."""
     root, plans = workspace.prepare(folder / "src")
     client = BenchClient()
     records = []
     async with shut_down_after(client):
         settings = {**options, "serverUrl": host_url}
-        indexed_s = await client.serve(root, folder / "cache", settings, INDEX_TIMEOUT_S)
+        indexed_s = await client.serve(root, folder / "cache", settings, INDEX_TIMEOUT_S, log)
         print(f"{root.name}: indexed in {indexed_s:.1f} s ({client.index_message})", flush=True)
         stats = ServerStats(client)
         for plan in plans:
@@ -177,6 +183,11 @@ def main() -> None:
         "--baseline", type=Path, help="a --save file of a run where every answer could arrive"
     )
     parser.add_argument("--verbose", action="store_true", help="print every line start")
+    parser.add_argument(
+        "--server-logs",
+        type=Path,
+        help="a folder for each `quill serve`'s log, at info level (what each suggestion cost)",
+    )
     args = parser.parse_args()
     options = parse_settings(args.setting)
     settings, problems = settings_from_options(options)
@@ -198,7 +209,9 @@ def main() -> None:
     setup = f"quill host {host}; " + describe_setup(options, settings, pace)
     started = time.perf_counter()
     results = asyncio.run(
-        run_sets(sets, options, pace, args.verbose, args.model, tuple(args.host_arg))
+        run_sets(
+            sets, options, pace, args.verbose, args.model, tuple(args.host_arg), args.server_logs
+        )
     )
     found = report(results, look_ms, setup, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")

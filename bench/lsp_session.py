@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
@@ -39,6 +39,7 @@ class BenchClient(LanguageClient):
         self.indexed = asyncio.Event()
         self.index_message = ""
         self.messages: list[str] = []  # window/showMessage: errors the user would see
+        self.log_file: TextIO | None = None  # where the server's forwarded log goes, if kept
 
         @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
         def create_token(params: types.WorkDoneProgressCreateParams) -> None:
@@ -61,7 +62,10 @@ class BenchClient(LanguageClient):
 
         @self.feature(types.WINDOW_LOG_MESSAGE)
         def log_message(params: types.LogMessageParams) -> None:
-            """The server's log, forwarded to the client: the bench prints its own."""
+            """The server's log, forwarded to the client: the bench prints its own, and
+            keeps the server's only where asked (``serve``'s ``log``)."""
+            if self.log_file is not None:
+                self.log_file.write(params.message + "\n")
 
     async def start(
         self,
@@ -100,12 +104,22 @@ class BenchClient(LanguageClient):
         self.initialized(types.InitializedParams())
 
     async def serve(
-        self, root: Path, cache_dir: Path, options: dict[str, Any], index_timeout_s: float
+        self,
+        root: Path,
+        cache_dir: Path,
+        options: dict[str, Any],
+        index_timeout_s: float,
+        log: Path | None = None,
     ) -> float:
         """Start ``quill serve`` on the workspace ``root`` with a fresh index store, as an
         editor with progress bars would, and wait for the index (unless ``workspaceIndex`` is
-        off); the seconds it took."""
-        await self.start(cache_dir)
+        off); the seconds it took. With ``log``, the server logs at info level there (what
+        it forwards to the client once initialized, and its stderr before)."""
+        if log is None:
+            await self.start(cache_dir)
+        else:
+            await self.start(cache_dir, log_level="info", log=log.with_suffix(".stderr"))
+            self.log_file = log.open("w", buffering=1)
         await self.initialize_editor(root, options)
         started = time.perf_counter()
         if options.get("workspaceIndex", True):  # else no index is built, nor reported
@@ -144,6 +158,8 @@ async def shut_down_after(client: LanguageClient) -> AsyncIterator[None]:
         client.exit(None)
     finally:
         await client.stop()  # type: ignore[no-untyped-call]  # pygls leaves it untyped
+        if isinstance(client, BenchClient) and client.log_file is not None:
+            client.log_file.close()
 
 
 def completion_params(

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from quill_host import __version__
 from quill_host.auth import BearerTokenMiddleware
 from quill_host.chat_template import compile_chat_template
-from quill_host.engines.base import GeneratedToken
+from quill_host.engines.base import GeneratedToken, TopToken
 from quill_host.error_types import ErrorType, http_status
 from quill_host.errors import HostError
 from quill_host.http_io import CLIENT_CLOSED, ClientGone, parse_body, until_disconnected
@@ -167,6 +167,7 @@ async def _complete(
         details = GenerateDetails(
             **_details(tokens[-1], len(tokens)).model_dump(),
             tokens=[_wire_token(token) for token in tokens],
+            top_tokens=[_top_tokens(token) for token in tokens if token.top],
         )
     return GenerateResponse(generated_text=text, details=details)
 
@@ -205,6 +206,8 @@ async def _events(
                 index += 1
                 texts.append(token.text)
                 event = StreamResponse(index=index, token=_wire_token(token))
+                if token.top:
+                    event.top_tokens = _top_tokens(token)
                 if token.finish is not None:
                     metrics.observe_finish(token.finish, index)
                     prefix = body.inputs if body.parameters.return_full_text else ""
@@ -217,15 +220,22 @@ async def _events(
 
 
 def _generate_json(answer: GenerateResponse) -> dict[str, object]:
-    """TGI leaves `details` out unless asked for; inside details, nulls stay (`seed`)."""
+    """TGI leaves `details` out unless asked for, and `top_tokens` unless asked for; inside
+    details, nulls stay (`seed`)."""
     shaped = answer.model_dump(mode="json")
     if shaped["details"] is None:
         del shaped["details"]
+    elif not shaped["details"]["top_tokens"]:
+        del shaped["details"]["top_tokens"]
     return shaped
 
 
-def _wire_token(token: GeneratedToken) -> Token:
+def _wire_token(token: GeneratedToken | TopToken) -> Token:
     return Token(id=token.id, text=token.text, logprob=token.logprob, special=token.special)
+
+
+def _top_tokens(token: GeneratedToken) -> list[Token]:
+    return [_wire_token(top) for top in token.top]
 
 
 def _details(last: GeneratedToken, generated: int) -> Details:

@@ -17,6 +17,9 @@ from quill_host.error_types import ErrorType
 MAX_STOP_SEQUENCES = 4
 """TGI's default `--max-stop-sequences`; also reported by `/info`."""
 
+MAX_TOP_N_TOKENS = 5
+"""TGI's default `--max-top-n-tokens`: the most alternatives a token may be reported with."""
+
 
 class _Lenient(BaseModel):
     """Requests ignore unknown fields, like TGI, so newer clients keep working."""
@@ -41,6 +44,9 @@ class GenerateParameters(_Lenient):
     return_full_text: bool | None = False
     truncate: int | None = Field(default=None, ge=1)
     best_of: int | None = Field(default=None, ge=1, le=1)
+    # The likeliest tokens at each step (the chosen one among them), as TGI reports them: a
+    # client's alternatives to the answer's first token (Quill's other suggestions).
+    top_n_tokens: int | None = Field(default=None, ge=0, le=MAX_TOP_N_TOKENS)
 
     @field_validator("stop")
     @classmethod
@@ -127,6 +133,7 @@ class GenerateDetails(Details):
 
     prefill: list[PrefillToken] = Field(default_factory=list)
     tokens: list[Token] = Field(default_factory=list)
+    top_tokens: list[list[Token]] = Field(default_factory=list)  # per token, with `top_n_tokens`
 
 
 class GenerateResponse(BaseModel):
@@ -143,7 +150,7 @@ class StreamResponse(BaseModel):
     token: Token
     generated_text: str | None = None
     details: Details | None = None
-    top_tokens: None = None
+    top_tokens: list[Token] | None = None  # with `top_n_tokens`: likeliest first
 
 
 class TokenSpan(BaseModel):

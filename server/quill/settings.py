@@ -30,6 +30,10 @@ def _not_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None
         raise ValueError(f"{attribute.name} must not be negative, got {value}")
 
 
+MAX_SUGGESTIONS = 5
+"""The most first tokens a TGI server reports by default (``--max-top-n-tokens``)."""
+
+
 @attrs.frozen
 class Settings:
     """Everything a user can set; the defaults are what a newcomer gets."""
@@ -70,6 +74,13 @@ class Settings:
     # Generation's time budget: once spent, a suggestion is the complete lines generated so
     # far (at least the first); the rest of a block comes with the next suggestion.
     predict_ms: int = attrs.field(default=150, validator=_positive)
+    # How many suggestions an explicit request (the editor's next-suggestion key) answers
+    # with, to cycle through: the likeliest, then those that begin with the model's next
+    # likeliest first tokens. Typing gets the likeliest only, or where that is empty at a
+    # line start, the next that is not (with 1: none).
+    suggestions: int = attrs.field(
+        default=3, validator=[_positive, attrs.validators.le(MAX_SUGGESTIONS)]
+    )
     # Prefill the prompts of opened documents (and where typing starts) on the model server,
     # and compute the next suggestion as soon as one is shown, as if it were accepted. Costs
     # model-server time for suggestions that may never be asked for.

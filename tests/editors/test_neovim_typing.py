@@ -6,7 +6,8 @@ Neovim 0.11 has no `vim.lsp.inline_completion`: the plugin asks
 `textDocument/inlineCompletion` itself when typing pauses and draws the answer. These
 tests check what that plumbing guarantees (a suggestion comes from typing alone; what is
 shown is what is inserted; keys fall back to their usual meaning), on the place where any
-model counts on (`COUNTING`), never what the model happens to write elsewhere.
+model counts on (`COUNTING`), never what the model happens to write elsewhere; cycling
+needs a place with several answers, the one `tests/lsp/test_suggestions.py` checks.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, TypeVar
 import pynvim
 import pytest
 from tests.conftest import COUNTING
+from tests.lsp.test_suggestions import SOURCE as SUGGESTIONS_SOURCE
 
 REPO = Path(__file__).parents[2]
 PLUGIN = REPO / "editors" / "neovim"
@@ -394,3 +396,30 @@ def test_a_multi_line_suggestion_is_drawn_and_inserted_exactly(
     wait_for(lambda: nvim.text() == before + ghost, 5, "all of it")
     lines = nvim.text().split("\n")
     assert nvim.cursor() == (len(lines) - 1, len(lines[-1]))
+
+
+@pytest.mark.model
+def test_the_next_suggestion_key_cycles_through_the_others_the_server_sends(
+    tmp_path: Path, start_nvim: Callable[[str], Neovim], model_host_url: str
+) -> None:
+    """At a function's first line the server sends other suggestions to an explicit
+    request (the place and the real host's answers: tests/lsp/test_suggestions.py);
+    <M-]> shows the next, <M-[> goes back, Tab inserts the one shown."""
+    source = tmp_path / "project" / "files.py"
+    source.parent.mkdir(exist_ok=True)
+    source.write_text(SUGGESTIONS_SOURCE.rstrip() + "\n")
+    nvim = start_nvim(plugin_setup(settings={"serverUrl": model_host_url}))
+    nvim.edit(source)
+    nvim.type("GA<CR>")  # a new line in the body, indented as the docstring's
+    first = nvim.wait_for_ghost_text()
+
+    nvim.record_trigger_kinds()
+    nvim.type("<M-]>")
+    second = wait_for(lambda: (text := nvim.ghost_text()) != first and text, 30, "another")
+    nvim.type("<M-[>")
+    wait_for(lambda: nvim.ghost_text() == first, 5, "the first suggestion back")
+    nvim.type("<M-]>")
+    wait_for(lambda: nvim.ghost_text() == second, 5, "the second again")
+    assert nvim.trigger_kinds() == [1]  # asked once (Invoked), then cycled through
+    nvim.type("<Tab>")
+    wait_for(lambda: nvim.text().endswith("\n    " + second.split("\n")[0]), 5, "it inserted")

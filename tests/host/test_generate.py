@@ -90,3 +90,35 @@ def test_switching_files_restores_the_other_file_cache(
     assert again["generated_text"] == answer["generated_text"]
     cold = generate(uncached_client, first_file, max_new_tokens=8)
     assert cold["generated_text"] == again["generated_text"]
+
+
+def test_top_n_tokens_are_the_likeliest_with_the_chosen_one_first(client: httpx.Client) -> None:
+    """TGI's ``top_n_tokens``: at each step the likeliest tokens, likeliest first; under
+    greedy decoding the chosen token is the first of them, with the same logprob."""
+    answer = generate(client, FIB_PREFIX, max_new_tokens=4, top_n_tokens=3)
+    tokens, steps = answer["details"]["tokens"], answer["details"]["top_tokens"]
+    assert len(steps) == len(tokens) == 4
+    for token, top in zip(tokens, steps, strict=True):
+        assert len(top) == 3
+        assert len({choice["id"] for choice in top}) == 3
+        assert top[0]["id"] == token["id"]
+        assert abs(top[0]["logprob"] - token["logprob"]) < 1e-4
+        logprobs = [choice["logprob"] for choice in top]
+        assert logprobs == sorted(logprobs, reverse=True)
+        assert all(logprob <= 0 for logprob in logprobs)
+    events = stream_events(client, FIB_PREFIX, max_new_tokens=4, top_n_tokens=3)
+    assert [event["top_tokens"] for event in events] == steps
+
+
+def test_top_tokens_are_left_out_unless_asked_for(client: httpx.Client) -> None:
+    assert "top_tokens" not in generate(client, FIB_PREFIX, max_new_tokens=2)["details"]
+    events = stream_events(client, FIB_PREFIX, max_new_tokens=2)
+    assert all(event["top_tokens"] is None for event in events)
+
+
+def test_more_top_n_tokens_than_tgi_allows_is_refused(client: httpx.Client) -> None:
+    response = client.post(
+        "/generate", json={"inputs": FIB_PREFIX, "parameters": {"top_n_tokens": 6}}
+    )
+    assert response.status_code == 422
+    assert "top_n_tokens" in response.json()["error"]

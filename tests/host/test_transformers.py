@@ -83,6 +83,14 @@ def test_greedy_completion_is_non_empty_and_deterministic(engine: TransformersEn
     assert all(token.logprob <= 0.0 for token in tokens)
 
 
+def test_top_tokens_put_the_greedy_choice_first(engine: TransformersEngine) -> None:
+    _, tokens, _ = run(engine, FIB_PREFIX, max_new_tokens=3, top_n_tokens=2)
+    for token in tokens:
+        assert [top.id for top in token.top][:1] == [token.id]
+        assert len({top.id for top in token.top}) == 2
+        assert token.top[0].logprob >= token.top[1].logprob
+
+
 def test_converted_checkpoint_loads_fast_and_gives_the_same_tokens(
     engine: TransformersEngine,
 ) -> None:

@@ -39,7 +39,9 @@ LIST_END = types.Position(line=LIST_LINES.count("\n"), character=4)
 
 
 def _options(url: str, **extra: object) -> dict[str, object]:
-    return {"serverUrl": url, "deadlineMs": 30_000, "debounceMs": 0, **extra}
+    """The requests here are asked by hand (Invoked), which would bring other suggestions
+    too (``suggestions``): these tests count the generations of the likeliest only."""
+    return {"serverUrl": url, "deadlineMs": 30_000, "debounceMs": 0, "suggestions": 1, **extra}
 
 
 async def _stats(client: LanguageClient) -> dict[str, Any]:
@@ -164,6 +166,29 @@ async def test_an_accepted_suggestions_successor_comes_from_the_speculation(
     assert await generations_asked(model_host_url) <= asked + 2
 
 
+async def test_an_accepted_suggestions_next_lines_are_read_on_from_its_own_answer(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    """The model goes on writing a shown suggestion's answer: once it is accepted, the
+    lines that follow come from that answer, with no generation asked for them."""
+    options = _options(model_host_url, lookAhead=True, coldPromptTokens=0, predictMs=1)
+    client, _ = await start_client({**options, "maxNewTokens": 48})
+    open_document(client, LIST_URI, LIST_LINES)
+    await _warmed_up(client)  # the warm-up on opening, out of the way
+    asked = await generations_asked(model_host_url)
+    shown = await _ask(client, LIST_URI, LIST_END)
+    assert re.fullmatch(r"\d+,", shown), shown  # a budget of 1 ms: the first line only
+    accepted = LIST_LINES + shown + "\n    "  # Tab, then Enter (and the indentation)
+    _type(client, LIST_URI, 2, accepted)
+    following = await _ask(client, LIST_URI, types.Position(LIST_END.line + 1, 4))
+    assert re.fullmatch(r"\d+,", following), following
+    assert int(following[:-1]) == int(shown[:-1]) + 1  # the list counted on
+    stats = await _stats(client)
+    assert (stats["readOn"], stats["speculativeHits"], stats["modelCalls"]) == (1, 1, 1)
+    # One generation for both; since, at most the speculation on the second.
+    assert await generations_asked(model_host_url) <= asked + 2
+
+
 async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_request(
     start_client: StartClient, model_host_url: str
 ) -> None:
@@ -184,6 +209,7 @@ async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_re
     await _warmed_up(client)
     reused, computed = await _prompt_tokens_of(_ask(client, uri, line_start), model_host_url)
     # The prompt was computed by the warm-up: the request computes only its last token.
+    print("DEBUG", reused, computed, await _stats(client))
     assert reused > 50
     assert computed <= 2
 

@@ -23,12 +23,14 @@ from tests.host_metrics import generations_after_counting, generations_asked
 
 
 def _options(url: str, **extra: object) -> dict[str, object]:
-    """One request at a time, no warm-ups or speculations: the host's counts are exact."""
+    """One request at a time, no warm-ups, speculations or other suggestions (the requests
+    here are asked by hand): the host's counts are exact."""
     return {
         "serverUrl": url,
         "deadlineMs": 30_000,
         "maxNewTokens": 32,
         "lookAhead": False,
+        "suggestions": 1,
         **extra,
     }
 

@@ -55,7 +55,7 @@ async def test_the_embedded_host_is_started_once_and_shared(
 ) -> None:
     env = {"QUILL_CACHE_DIR": str(cache_dir)}
     # The first completion waits for the model to load, so give it a long deadline.
-    options = {"deadlineMs": 60_000, "maxNewTokens": 16, "lookAhead": False}
+    options = {"deadlineMs": 60_000, "maxNewTokens": 16, "lookAhead": False, "suggestions": 1}
     first, _ = await start_client(options, env=env)
     await _complete(first)
     record = json.loads((cache_dir / "host.json").read_text())
@@ -109,7 +109,7 @@ async def test_two_windows_starting_together_share_one_host(
     start_client: StartClient, cache_dir: Path
 ) -> None:
     env = {"QUILL_CACHE_DIR": str(cache_dir)}
-    options = {"deadlineMs": 60_000, "maxNewTokens": 8, "lookAhead": False}
+    options = {"deadlineMs": 60_000, "maxNewTokens": 8, "lookAhead": False, "suggestions": 1}
     first, _ = await start_client(options, env=env)  # both start the host at `initialized`
     second, _ = await start_client(options, env=env)
     await asyncio.gather(_complete(first), _complete(second))
@@ -122,7 +122,7 @@ async def test_a_corrupt_registry_and_loosened_cache_directory_are_repaired(
 ) -> None:
     (cache_dir / "host.json").write_bytes(b"\x00{not json")
     cache_dir.chmod(0o755)  # loosened by someone: put back to private
-    options = {"deadlineMs": 60_000, "maxNewTokens": 8, "lookAhead": False}
+    options = {"deadlineMs": 60_000, "maxNewTokens": 8, "lookAhead": False, "suggestions": 1}
     client, _ = await start_client(options, env={"QUILL_CACHE_DIR": str(cache_dir)})
     await _complete(client)
     assert _host_url(cache_dir).startswith("http://")

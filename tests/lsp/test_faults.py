@@ -187,6 +187,7 @@ async def test_an_answer_far_longer_than_asked_is_cut_at_max_new_tokens(
                 "deadlineMs": 2000,
                 "debounceMs": 0,
                 "maxNewTokens": 8,
+                "suggestions": 1,  # the likeliest only: its stream is the one cut
             }
         )
         open_document(client, STATS_URI, STATS)
@@ -222,7 +223,13 @@ async def test_the_server_coming_back_is_noticed_within_a_second(
 ) -> None:
     url = closed_port_url()
     client, _ = await start_client(
-        {"serverUrl": url, "lookAhead": False, "deadlineMs": 2000, "debounceMs": 0}
+        {
+            "serverUrl": url,
+            "lookAhead": False,
+            "deadlineMs": 2000,
+            "debounceMs": 0,
+            "suggestions": 1,  # one stream for the one completion that is counted
+        }
     )
     states: list[str] = []
     client.feature("quill/status")(lambda params: states.append(params.state))

@@ -29,6 +29,9 @@ from tests.lsp.test_code_actions import (
     apply_edit,
     explained_hover,
 )
+from tests.lsp.test_suggestions import END as SUGGESTIONS_END
+from tests.lsp.test_suggestions import SOURCE as SUGGESTIONS_SOURCE
+from tests.lsp.test_suggestions import URI as SUGGESTIONS_URI
 from tests.model_servers import SERVERS, RunningServer, llama_server
 
 # The module's first vLLM test also installs vLLM, converts the model and starts the server.
@@ -54,7 +57,7 @@ def _options(url: str, **extra: object) -> dict[str, object]:
 async def test_the_dialect_is_found_and_completions_stream_through_it(
     start_client: StartClient, server: RunningServer
 ) -> None:
-    client, _ = await start_client(_options(server.url, maxNewTokens=16))
+    client, _ = await start_client(_options(server.url, maxNewTokens=16, suggestions=1))
     open_document(client, COUNTING_URI, COUNTING)
     result = await client.text_document_inline_completion_async(
         inline_params(COUNTING_URI, COUNTING_END)
@@ -69,6 +72,23 @@ async def test_the_dialect_is_found_and_completions_stream_through_it(
     assert prompt["dialect"] == server.dialect
     assert prompt["model"].endswith(server.model_suffix), prompt["model"]
     assert prompt["exactTokens"], "counted with the server's own tokenizer"
+
+
+async def test_other_suggestions_branch_off_at_its_likeliest_first_tokens(
+    start_client: StartClient, server: RunningServer
+) -> None:
+    """The next-suggestion key's answer: the server reports its likeliest first tokens
+    (``logprobs``), and each other suggestion begins with one of them."""
+    client, _ = await start_client(_options(server.url, maxNewTokens=16, suggestions=3))
+    open_document(client, SUGGESTIONS_URI, SUGGESTIONS_SOURCE)
+    result = await client.text_document_inline_completion_async(
+        inline_params(SUGGESTIONS_URI, SUGGESTIONS_END)
+    )
+    assert isinstance(result, types.InlineCompletionList)
+    shown = [str(item.insert_text) for item in result.items]
+    assert 2 <= len(shown) <= 3, shown
+    assert len(set(shown)) == len(shown)
+    assert all(text.strip() for text in shown)
 
 
 async def test_a_code_action_resolves_through_it(

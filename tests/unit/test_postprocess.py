@@ -307,6 +307,17 @@ def test_an_answer_cut_short_keeps_its_open_brackets_for_the_user() -> None:
     assert drop_lines_adding_errors(raw, cursor("def f(values, m):\n    |")) == raw
 
 
+def test_a_docstring_cut_at_the_budget_is_judged_closed() -> None:
+    """Measured (bench/line_starts.py): the model opened a docstring at a function's
+    first line, the budget ended it two lines in, and nothing was suggested."""
+    raw = '"""\n    List the Python files in the folder.'
+    text = "def list_files(folder):\n    |\n\n\nprint(list_files('.'))\n"
+    assert drop_lines_adding_errors(raw, cursor(text)) == raw
+    # Judged closed, not waved through: what follows it must still parse.
+    closed = '"""List the Python files."""\n    return = 1'
+    assert drop_lines_adding_errors(closed, cursor(text)) == '"""List the Python files."""'
+
+
 def test_a_language_without_a_grammar_is_not_checked() -> None:
     assert drop_lines_adding_errors("= = =", cursor("x |", "plaintext")) == "= = ="
 

@@ -20,6 +20,7 @@ export const SERVER_SETTING_KEYS = [
   "workspaceIndex",
   "maxNewTokens",
   "predictMs",
+  "suggestions",
   "lookAhead",
   "temperature",
   "debounceMs",

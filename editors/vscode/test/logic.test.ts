@@ -57,6 +57,7 @@ describe("serverSettings", () => {
       "promptFormat",
       "promptTokens",
       "serverUrl",
+      "suggestions",
       "temperature",
       "tokenizerFile",
       "workspaceIndex",

@@ -24,7 +24,7 @@ import codecs
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, NamedTuple, TypeVar, final
 
 from quill_host.errors import GenerationFailed, ValidationFailed
@@ -44,14 +44,26 @@ class Finish:
 
 
 @dataclass(frozen=True, slots=True)
+class TopToken:
+    """One of the likeliest tokens at a step (TGI's `top_tokens`), chosen or not."""
+
+    id: int
+    text: str
+    logprob: float
+    special: bool
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratedToken:
-    """One token of output; `finish` is set on the last one only."""
+    """One token of output; `finish` is set on the last one only. `top`: the likeliest
+    tokens at its step, likeliest first, where the request asked (`top_n_tokens`)."""
 
     id: int
     text: str
     logprob: float
     special: bool
     finish: Finish | None = None
+    top: tuple[TopToken, ...] = ()
 
 
 StopCheck = Callable[[], bool]
@@ -219,6 +231,11 @@ class DecodingEngine(Engine, Generic[SamplerT]):
         """The next token, chosen by `sampler` from the last computed position's logits."""
 
     @abstractmethod
+    def _top(self, count: int) -> list[Sampled]:
+        """The ``count`` likeliest tokens at the last computed position, likeliest first,
+        with their log-probabilities under the raw model distribution (as `_sample`'s)."""
+
+    @abstractmethod
     def _decode(self, token: int) -> None:
         """Compute `token` after the cached ones, giving the logits `_sample` reads next. An
         exception leaves the cache to `_forget`."""
@@ -248,12 +265,16 @@ class DecodingEngine(Engine, Generic[SamplerT]):
             return Finish(reason, seed, len(tokens), reused)
 
         text = TextAssembler(params.stop)
+        top_count = params.top_n_tokens or 0
         with self._sampler(params, seed, tokens) as sampler:
             for index in range(max_new):
                 if should_stop():
                     return
+                top = tuple(self._top_token(*choice) for choice in self._top(top_count))
                 token, logprob = self._sample(sampler)
                 generated = self._shape(token, logprob, text, index == max_new - 1, finish)
+                if top:
+                    generated = replace(generated, top=top)
                 yield generated
                 if generated.finish is not None:
                     return
@@ -264,6 +285,13 @@ class DecodingEngine(Engine, Generic[SamplerT]):
                 except Exception as error:
                     self._forget()
                     raise GenerationFailed(f"decoding failed: {error}") from error
+
+    def _top_token(self, token: int, logprob: float) -> TopToken:
+        """An alternative as TGI reports it: its own text (a partial UTF-8 character
+        replaced), and an end-of-generation token as the special token it is."""
+        text = self.token_piece(token).decode("utf-8", errors="replace")
+        special = self.is_special(token) or self.is_end_of_generation(token)
+        return TopToken(token, text, logprob, special)
 
     def _shape(
         self,

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -367,8 +368,26 @@ class LlamaCppEngine(DecodingEngine[SamplerChain]):
 
     def _logprob(self, token: int) -> float:
         """log p(token) under the raw model distribution, as TGI reports it."""
+        logits = self._logits()
+        return float(logits[token]) - _log_total(logits)
+
+    def _top(self, count: int) -> list[Sampled]:
+        if count <= 0:
+            return []
+        logits = self._logits()
+        count = min(count, len(logits))
+        best = np.argpartition(logits, -count)[-count:]
+        best = best[np.argsort(logits[best])[::-1]]
+        log_total = _log_total(logits)
+        return [Sampled(int(token), float(logits[token]) - log_total) for token in best]
+
+    def _logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The last computed position's logits, read in place (not copied)."""
         pointer = llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
-        logits = np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
-        peak = float(logits.max())
-        log_total = peak + float(np.log(np.exp(logits - peak).sum()))
-        return float(logits[token]) - log_total
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+
+def _log_total(logits: np.ndarray[Any, np.dtype[np.float32]]) -> float:
+    """log Σ exp(logits), computed without overflow."""
+    peak = float(logits.max())
+    return peak + float(np.log(np.exp(logits - peak).sum()))

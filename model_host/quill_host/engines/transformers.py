@@ -237,6 +237,18 @@ class TransformersEngine(DecodingEngine[_Choosing]):
         sampler.history.append(token)
         return Sampled(token, logprob)
 
+    def _top(self, count: int) -> list[Sampled]:
+        if count <= 0:
+            return []
+        logits = self._logits
+        assert logits is not None  # `_prefill` computes at least one token
+        with torch.inference_mode():
+            best = torch.topk(torch.log_softmax(logits, dim=-1), min(count, logits.shape[-1]))
+        return [
+            Sampled(int(token), float(logprob))
+            for logprob, token in zip(best.values.tolist(), best.indices.tolist(), strict=True)
+        ]
+
     def _decode(self, token: int) -> None:
         self._forward([token])
 

@@ -61,6 +61,16 @@ class FillInMiddle:
 
 
 @attrs.frozen
+class TokenChoice:
+    """One of the likeliest first tokens of an answer: where another suggestion branches
+    off the likeliest one."""
+
+    text: str
+    logprob: float
+    special: bool = False  # a control token (the end of the text): where the server says
+
+
+@attrs.frozen
 class ServerInfo:
     """What the server says of itself; ``None`` where it does not say."""
 
@@ -99,6 +109,13 @@ class ModelServer(Protocol):
     ) -> AsyncGenerator[str, None]:
         """As ``generate_stream``, for a prompt the server lays out; only where ``info()``
         says it ``fills_in_middle``, else a ``ModelServerError`` (``VALIDATION``)."""
+        ...
+
+    async def first_tokens(
+        self, prompt: str, options: GenerationOptions, count: int
+    ) -> list[TokenChoice]:
+        """The ``count`` likeliest first tokens of the answer to a raw prompt, likeliest
+        first; ``[]`` where the server does not say them."""
         ...
 
     async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:

@@ -15,7 +15,13 @@ from typing import Literal
 
 import httpx
 
-from quill.backends.base import FillInMiddle, GenerationOptions, ModelServer, ServerInfo
+from quill.backends.base import (
+    FillInMiddle,
+    GenerationOptions,
+    ModelServer,
+    ServerInfo,
+    TokenChoice,
+)
 from quill.backends.errors import FailureKind, ModelServerError
 from quill.backends.ollama import OllamaClient
 from quill.backends.openai import OpenAIClient
@@ -114,6 +120,11 @@ class DetectedServer:
         async with aclosing(server.fill_in_middle(request, options)) as pieces:
             async for piece in pieces:
                 yield piece
+
+    async def first_tokens(
+        self, prompt: str, options: GenerationOptions, count: int
+    ) -> list[TokenChoice]:
+        return await (await self.dialect()).first_tokens(prompt, options, count)
 
     async def chat(self, messages: list[dict[str, str]], options: GenerationOptions) -> str:
         return await (await self.dialect()).chat(messages, options)

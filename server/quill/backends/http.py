@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from httpx_sse import SSEError, aconnect_sse
 
-from quill.backends.base import MAX_TOKEN_CHARS, FillInMiddle, GenerationOptions
+from quill.backends.base import MAX_TOKEN_CHARS, FillInMiddle, GenerationOptions, TokenChoice
 from quill.backends.errors import FailureKind, ModelServerError
 
 
@@ -70,6 +70,12 @@ class HttpApi:
         """Refused at once: this server takes only prompts laid out by Quill (a dialect
         that can lay out fill-in-the-middle itself overrides this)."""
         raise self.cannot_fill_in_middle()
+
+    async def first_tokens(
+        self, prompt: str, options: GenerationOptions, count: int
+    ) -> list[TokenChoice]:
+        """None said (a dialect whose server reports the likeliest tokens overrides this)."""
+        return []
 
     def cannot_fill_in_middle(self) -> ModelServerError:
         return self.error(

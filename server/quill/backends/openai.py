@@ -24,7 +24,13 @@ from typing import Any
 import attrs
 import httpx
 
-from quill.backends.base import MAX_TOKEN_CHARS, FillInMiddle, GenerationOptions, ServerInfo
+from quill.backends.base import (
+    MAX_TOKEN_CHARS,
+    FillInMiddle,
+    GenerationOptions,
+    ServerInfo,
+    TokenChoice,
+)
 from quill.backends.errors import FailureKind
 from quill.backends.http import HttpApi
 
@@ -210,6 +216,32 @@ class OpenAIClient(HttpApi):
                     return
             raise self.error(FailureKind.INCOMPLETE, "the stream ended before its last event")
 
+    async def first_tokens(
+        self, prompt: str, options: GenerationOptions, count: int
+    ) -> list[TokenChoice]:
+        """``/v1/completions`` for one token with ``logprobs``: the likeliest tokens at the
+        answer's first step, in the OpenAI API's shape (vLLM, llama-cpp-python) or the
+        chat shape llama.cpp's server answers with."""
+        info = await self.info()
+        payload: dict[str, Any] = {
+            "model": info.model_id,
+            "prompt": prompt,
+            "max_tokens": 1,
+            "logprobs": count,
+            **self._sampling(options),
+            "stream": False,
+        }
+        payload.pop("stop", None)
+        response = await self.send("POST", "/v1/completions", payload, self.routing(options))
+        body = self.json_object(response, "/v1/completions")
+        choices = body.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        logprobs = first.get("logprobs") if isinstance(first, dict) else None
+        found = _top_logprobs(logprobs)
+        if found is None:
+            raise self.error(FailureKind.PROTOCOL, "/v1/completions sent no top logprobs")
+        return sorted(found, key=lambda choice: -choice.logprob)[:count]
+
     async def fill_in_middle(
         self, request: FillInMiddle, options: GenerationOptions
     ) -> AsyncGenerator[str, None]:
@@ -260,6 +292,33 @@ class OpenAIClient(HttpApi):
         if len(text) > MAX_TOKEN_CHARS:
             raise self.error(FailureKind.PROTOCOL, f"a token of {len(text)} characters")
         return text, choice.get("finish_reason") is not None
+
+
+def _top_logprobs(logprobs: object) -> list[TokenChoice] | None:
+    """The first step's top tokens of a choice's ``logprobs``: ``top_logprobs``, a list of
+    text → logprob maps (the OpenAI API's completions), or ``content``, a list of tokens
+    each with its ``top_logprobs`` list (its chat shape); ``None`` if neither is there."""
+    if not isinstance(logprobs, dict):
+        return None
+    top = logprobs.get("top_logprobs")
+    if isinstance(top, list) and top and isinstance(top[0], dict):
+        return [
+            TokenChoice(text, float(logprob))
+            for text, logprob in top[0].items()
+            if isinstance(logprob, int | float)
+        ]
+    content = logprobs.get("content")
+    step = content[0] if isinstance(content, list) and content else None
+    top = step.get("top_logprobs") if isinstance(step, dict) else None
+    if isinstance(top, list):
+        return [
+            TokenChoice(token["token"], float(token["logprob"]))
+            for token in top
+            if isinstance(token, dict)
+            and isinstance(token.get("token"), str)
+            and isinstance(token.get("logprob"), int | float)
+        ]
+    return None
 
 
 async def _drain(stream: AsyncIterator[str]) -> None:

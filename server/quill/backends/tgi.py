@@ -8,7 +8,9 @@ import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from quill.backends.base import MAX_TOKEN_CHARS, GenerationOptions, ServerInfo
+import attrs
+
+from quill.backends.base import MAX_TOKEN_CHARS, GenerationOptions, ServerInfo, TokenChoice
 from quill.backends.errors import FailureKind
 from quill.backends.http import HttpApi
 from quill.backends.openai import chat_answer, chat_payload
@@ -72,6 +74,28 @@ class TgiClient(HttpApi):
         payload = chat_payload("tgi", messages, options)
         response = await self.send("POST", "/v1/chat/completions", payload, self.routing(options))
         return chat_answer(self, self.json_object(response, "/v1/chat/completions"))
+
+    async def first_tokens(
+        self, prompt: str, options: GenerationOptions, count: int
+    ) -> list[TokenChoice]:
+        """``/generate`` for one token with TGI's ``top_n_tokens``: the likeliest tokens at
+        the answer's first step, as the server reports them."""
+        parameters = tgi_parameters(attrs.evolve(options, max_new_tokens=1, stop=()))
+        payload = {"inputs": prompt, "parameters": {**parameters, "top_n_tokens": count}}
+        response = await self.send("POST", "/generate", payload, self.routing(options))
+        body = self.json_object(response, "/generate")
+        details = body.get("details")
+        steps = details.get("top_tokens") if isinstance(details, dict) else None
+        if not isinstance(steps, list) or not steps or not isinstance(steps[0], list):
+            raise self.error(FailureKind.PROTOCOL, "/generate sent no top_tokens")
+        choices = [
+            TokenChoice(token["text"], float(token["logprob"]), bool(token.get("special")))
+            for token in steps[0]
+            if isinstance(token, dict)
+            and isinstance(token.get("text"), str)
+            and isinstance(token.get("logprob"), int | float)
+        ]
+        return sorted(choices, key=lambda choice: -choice.logprob)[:count]
 
     async def generate_stream(
         self, prompt: str, options: GenerationOptions

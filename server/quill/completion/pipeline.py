@@ -18,6 +18,7 @@ import attrs
 from quill.backends.answers import MAX_STOP_SEQUENCES, fenced_code, generate_lines
 from quill.backends.base import GenerationOptions, ModelServer, session_key
 from quill.backends.endpoint import ModelEndpoint
+from quill.completion.branches import branch_suggestions
 from quill.completion.gate import Extent, choose_extent, stop_sequences
 from quill.completion.postprocess import postprocess
 from quill.completion.prompt import build_prompt
@@ -35,6 +36,16 @@ class Suggestion:
     text: str
     prompt: Prompt | None  # None when no model was asked (a suggestion already made)
     model_ms: float
+    others: tuple[str, ...] = ()  # further suggestions to cycle to, likeliest first
+
+    def texts(self) -> list[str]:
+        """Every suggestion, the likeliest first, each once, none empty."""
+        return [text for text in dict.fromkeys((self.text, *self.others)) if text]
+
+
+EMPTY_BRANCHES = 2
+"""Where the likeliest suggestion comes out empty (the model would end the text there, or
+wrote what post-processing drops), the branches tried for one to show instead."""
 
 
 async def suggest(
@@ -44,11 +55,21 @@ async def suggest(
     context: PromptContext | None = None,
     extent: Extent | None = None,
     cold: bool = False,
+    *,
+    count: int = 1,
+    known: str | None = None,
+    fill_empty: bool = True,
+    until: float = math.inf,
 ) -> Suggestion | None:
     """One suggestion for the cursor (its text empty when the model had nothing that
     fits), or ``None`` where nothing should be asked at all. ``extent``: how much to
     suggest, when the caller knows better than the text around the cursor. ``cold``: from
-    the small prompt, as the document's full one is not in the server's cache yet."""
+    the small prompt, as the document's full one is not in the server's cache yet.
+
+    ``count``: how many suggestions are wanted (see ``quill.completion.branches``);
+    ``known``: the likeliest, where it is known already (on screen), so only the others
+    are generated. ``fill_empty``: an empty likeliest one is replaced by a branch.
+    ``until``: when the others must be done (the event loop's clock), or be left out."""
     started = time.perf_counter()
     extent = extent or choose_extent(cursor)
     if extent is None:
@@ -66,22 +87,32 @@ async def suggest(
         session=session_key(cursor.path),
     )
     model_started = time.perf_counter()
-    if prompt.messages:
-        raw = await chat_completion(endpoint, prompt, cursor, settings)
+    budget_s = settings.predict_ms / 1000
+    if known is not None:
+        text = known
     else:
-        budget_s = settings.predict_ms / 1000
-        stream = model_stream(endpoint.client, prompt, options)
-        raw = await generate_lines(stream, stops, budget_s, extent is Extent.LINE)
+        if prompt.messages:
+            raw = await chat_completion(endpoint, prompt, cursor, settings)
+        else:
+            stream = model_stream(endpoint.client, prompt, options)
+            raw = await generate_lines(stream, stops, budget_s, extent is Extent.LINE)
+        text = postprocess(raw, cursor, extent, stops)
+    branches = count - 1 if text or not fill_empty else max(count - 1, EMPTY_BRANCHES)
+    others = await branch_suggestions(
+        endpoint.client, prompt, options, cursor, extent, branches, budget_s, until
+    )
+    if not text:
+        found = [other for other in others if other]
+        text, others = (found[0], found[1:]) if found else ("", [])
     model_ms = (time.perf_counter() - model_started) * 1000
-    text = postprocess(raw, cursor, extent, stops)
     log.info(
         "suggestion %s:%d extent=%s prompt=%s%s tokens, %d pieces, model=%.0f ms "
-        "total=%.0f ms -> %d chars",
+        "total=%.0f ms -> %d chars%s",
         cursor.path, cursor.offset, extent.value, "cold " if cold else "", prompt.tokens,
-        len(prompt.pieces), model_ms,
-        (time.perf_counter() - started) * 1000, len(text),
+        len(prompt.pieces), model_ms, (time.perf_counter() - started) * 1000, len(text),
+        f" and {len(others)} others" if others else "",
     )  # fmt: skip
-    return Suggestion(text, prompt, model_ms)
+    return Suggestion(text, prompt, model_ms, tuple(others))
 
 
 async def prompt_for(
@@ -114,11 +145,12 @@ async def warm(
     endpoint: ModelEndpoint,
     settings: Settings,
     context: PromptContext | None = None,
+    cold: bool = False,
 ) -> None:
-    """Have the model server compute the prompt for ``cursor`` into its KV cache, so the
-    suggestions that follow reuse it. One token is generated: servers refuse zero, and one
-    costs a single decode step after the prefill."""
-    prompt = await prompt_for(cursor, endpoint, settings, context)
+    """Have the model server compute the prompt for ``cursor`` (with ``cold``, the small
+    one) into its KV cache, so the suggestions that follow reuse it. One token is
+    generated: servers refuse zero, and one costs a single decode step after the prefill."""
+    prompt = await prompt_for(cursor, endpoint, settings, context, cold=cold)
     options = GenerationOptions(max_new_tokens=1, session=session_key(cursor.path))
     if prompt.messages:
         messages = [{"role": role, "content": content} for role, content in prompt.messages]

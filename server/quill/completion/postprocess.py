@@ -264,11 +264,16 @@ def drop_lines_adding_errors(text: str, cursor: Cursor) -> str:
 
 def _closers_left_open(text: str, cursor: Cursor, own_only: bool = True) -> str:
     """The closers of the brackets left open after ``text``, innermost first: those
-    ``text`` opens, and unless ``own_only``, those opened before the cursor too."""
+    ``text`` opens, and unless ``own_only``, those opened before the cursor too. A
+    docstring (or block comment) that ``text`` leaves open comes first: one cut at the
+    time budget, like its brackets, is closed by the next suggestion."""
     scan = _scan_brackets(text, cursor)
     if scan is None or scan[0] is not None:
         return ""
-    return "".join(
+    scanner = syntax.BracketScanner(syntax.lexicon_for(syntax.grammar_of(cursor)))
+    for _ in scanner.brackets(cursor.line_prefix + text):
+        pass
+    return (scanner.open_across_lines or "") + "".join(
         syntax.matching_closer(bracket)
         for bracket, index in reversed(scan[1])
         if index is not None or not own_only

@@ -71,10 +71,13 @@ Compute = Callable[[str, Cursor], Coroutine[Any, Any, str | None]]
 class Speculation:
     """The next suggestion of one document, computed as if ``shown`` was accepted."""
 
-    def __init__(self, key: str, shown: MadeSuggestion, compute: Compute) -> None:
+    def __init__(
+        self, key: str, shown: MadeSuggestion, compute: Compute, ended: Callable[[], None]
+    ) -> None:
         self.shown = shown
         self.place = shown.accepted()
         self._task: asyncio.Task[str | None] = asyncio.create_task(compute(key, self.place))
+        self._task.add_done_callback(lambda _: ended())
 
     @property
     def done(self) -> bool:
@@ -100,10 +103,6 @@ class Speculation:
             return None
         return MadeSuggestion.at(self.place, text) if text else None
 
-    async def finished(self) -> None:
-        """Returns once the speculation has ended, however it ended."""
-        await asyncio.wait([self._task])
-
     def cancel(self) -> None:
         self._task.cancel()
 
@@ -120,8 +119,11 @@ class CacheCounts:
 class SuggestionCache:
     """Per document: the suggestion last shown, and the speculation made from it."""
 
-    def __init__(self, compute: Compute) -> None:
+    def __init__(self, compute: Compute, ended: Callable[[], None] = lambda: None) -> None:
+        """``compute`` makes a speculation's suggestion; ``ended`` is called as each one
+        ends, however it ends (the server is free for other work)."""
         self._compute = compute
+        self._ended = ended
         self._shown: dict[str, MadeSuggestion] = {}
         self._speculations: dict[str, Speculation] = {}
         self.counts = CacheCounts()
@@ -157,13 +159,12 @@ class SuggestionCache:
         if previous is not None:
             previous.cancel()
         if made.text and speculate:
-            self._speculations[key] = Speculation(key, made, self._compute)
+            self._speculations[key] = Speculation(key, made, self._compute, self._ended)
             self.counts.speculations_started += 1
 
-    async def speculated(self, key: str) -> None:
-        """Returns once the document's speculation, if it has one, has ended."""
-        if (speculation := self._speculations.get(key)) is not None:
-            await speculation.finished()
+    def speculating(self) -> bool:
+        """Whether a speculation is still at work (in any document)."""
+        return any(not speculation.done for speculation in self._speculations.values())
 
     def forget(self, key: str) -> None:
         """The document went elsewhere (or closed): nothing known about it holds."""

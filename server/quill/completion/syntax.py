@@ -269,6 +269,12 @@ class BracketScanner:
     def in_literal(self) -> bool:
         return self._closing is not None
 
+    @property
+    def open_across_lines(self) -> str | None:
+        """The closer of the literal being read, where it may span lines (a docstring, a
+        block comment, a template string); ``None`` elsewhere."""
+        return None if self._single_line else self._closing
+
     def brackets(self, text: str) -> Iterator[tuple[int, str]]:
         """``(index, bracket)`` for each bracket of ``text`` that is code."""
         index = 0

@@ -13,17 +13,18 @@ async def on_inline_completion(
 ) -> types.InlineCompletionList:
     uri = params.text_document.uri
     cursor = cursor_at(ls, uri, params.position)
-    # Typing triggers requests automatically: wait for a pause. An explicit request
-    # (a keybinding) is answered at once.
+    # Typing triggers requests automatically: wait for a pause, and take the likeliest
+    # suggestion only. An explicit request (a keybinding: the next suggestion) is answered
+    # at once, with others to cycle through.
     typing = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
-    suggestion = await ls.completions.complete(uri, cursor, debounce=typing)
+    count = 1 if typing else ls.completions.settings.suggestions
+    suggestion = await ls.completions.complete(uri, cursor, debounce=typing, count=count)
     if suggestion is None:
         return types.InlineCompletionList(items=[])
     position = position_of(ls, cursor, uri)
     return types.InlineCompletionList(
         items=[
-            types.InlineCompletionItem(
-                insert_text=suggestion.text, range=types.Range(position, position)
-            )
+            types.InlineCompletionItem(insert_text=text, range=types.Range(position, position))
+            for text in suggestion.texts()
         ]
     )
