@@ -214,6 +214,34 @@ async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_re
     assert computed <= 2
 
 
+async def test_the_window_typing_moves_on_to_is_warmed_before_the_cursor_gets_there(
+    start_client: StartClient, model_host_url: str
+) -> None:
+    """The file window's start moves on every 400 characters typed here (a third of
+    ``maxPrefixChars``): a moved window is a new prompt, computed whole. A request a few
+    lines before a move has it warmed, so the first request past it computes only what
+    follows the cursor."""
+    text = "".join(f"def step_{n}(x):\n    return x + {n}\n\n\n" for n in range(120))
+    uri = "file:///project/steps.py"
+    options = _options(model_host_url, lookAhead=True, coldPromptTokens=0, maxNewTokens=4)
+    client, _ = await start_client({**options, "maxPrefixChars": 1200, "predictMs": 30_000})
+    open_document(client, uri, text)  # longer than the window: opening warms nothing
+    moves_at = 3600  # the window starts near 2,400 before it, near 2,800 past it
+    before = text.rindex("\n\n\n", 0, moves_at - 100) + 1  # a blank line just before
+    past = text.index("\n\n\n", moves_at) + 1  # and the first one past it
+    assert moves_at - before < 400
+    assert past - moves_at < 400
+
+    def position(offset: int) -> types.Position:
+        return types.Position(line=text.count("\n", 0, offset), character=0)
+
+    await _ask(client, uri, position(before))
+    await _warmed_up(client)  # the window past the move
+    reused, computed = await _prompt_tokens_of(_ask(client, uri, position(past)), model_host_url)
+    print(f"past the move: {reused:.0f} prompt tokens reused, {computed:.0f} computed")
+    assert computed < reused / 2
+
+
 async def test_a_place_to_warm_must_be_a_document_and_a_position(
     start_client: StartClient, model_host_url: str
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from quill.completion.file_window import shared_window
+from quill.completion.file_window import shared_window, window_ahead
 from quill.cursor import Cursor
 from quill.redaction import REDACTED, NotShared, redact
 from tests.unit.test_redaction import AWS_KEY, GITHUB, PASSWORD, PLANTED, PRIVATE_KEY
@@ -57,3 +57,18 @@ def test_a_cursor_inside_a_credential_shares_nothing(typed: str) -> None:
 def test_private_files_share_nothing(path: str) -> None:
     with pytest.raises(NotShared, match="secret or git-ignored"):
         _window("x = 1\n", 0, path)
+
+
+def test_the_place_ahead_is_where_the_window_has_moved_on() -> None:
+    """With 6,000 characters of prefix the window's start moves on every 2,000 typed (at
+    8,001 here): a few lines before a move, the place ahead is past it; elsewhere there
+    is none."""
+    text = "".join(f"line {n:04}\n" for n in range(1000))  # 10 characters a line
+    assert window_ahead(Cursor("/w/a.py", "python", text, 7500), 6000) is None
+    near = window_ahead(Cursor("/w/a.py", "python", text, 7700), 6000)
+    assert near is not None
+    assert (near.offset, near.text) == (8100, text)
+    assert _window(text, 7700).start == 2010  # the line after 2,000
+    assert _window(text, near.offset).start == 4010
+    at_the_end = window_ahead(Cursor("/w/a.py", "python", text[:7800], 7700), 6000)
+    assert at_the_end is None  # the text ahead is not written yet

@@ -20,6 +20,16 @@ def test_the_window_start_does_not_move_while_typing() -> None:
     assert 21_900 - start <= 6000
 
 
+def test_the_window_holds_two_thirds_of_its_size_or_more() -> None:
+    """Measured: with ``maxPrefixChars`` 1,200 the window held nothing at the line after
+    a move, and the model was asked with an empty prompt."""
+    text = "".join(f"line_{n} = {n}\n" for n in range(2000))
+    for size in (600, 1200, 6000):
+        for cursor in range(size + 1, 20_000, 97):
+            start = anchored_window_start(text, cursor, size)
+            assert size * 2 // 3 - 20 <= cursor - start <= size, (size, cursor, start)
+
+
 def test_short_files_are_sent_whole() -> None:
     assert anchored_window_start("abc", 3, 6000) == 0
 

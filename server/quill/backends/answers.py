@@ -34,16 +34,47 @@ async def generate_lines(
     long line (a list, a call with many arguments) would otherwise hold the suggestion
     for a second, and its rest comes with the next suggestion too.
     """
-    text = ""
-    started = time.perf_counter()
-    async with aclosing(stream) as tokens:
-        async for token in tokens:
-            text += token
-            if any(stop in text for stop in stops):
-                break
-            if time.perf_counter() - started >= budget_s and (end := lines_end(text, cut_line)):
-                return text[:end]
-    return text
+    async with aclosing(LineReader(stream, stops, cut_line)) as reader:
+        return await reader.read(budget_s)
+
+
+class LineReader:
+    """A streamed answer read a budget at a time (see ``generate_lines``): what one read
+    leaves (the line being written when its budget ran out) begins the next. Between
+    reads the stream stays open and the model goes on writing, so the next lines cost
+    no new request: the suggestion after an accepted one is read on from here.
+    """
+
+    def __init__(
+        self, stream: AsyncGenerator[str, None], stops: tuple[str, ...], cut_line: bool
+    ) -> None:
+        self._stream = stream
+        self._stops = stops
+        self._cut_line = cut_line
+        self._pending = ""  # read, not yet handed out
+        self.ended = False  # by a stop sequence, or the stream's end
+
+    async def read(self, budget_s: float) -> str:
+        """The next complete lines once ``budget_s`` is spent (from now), or all that is
+        left of the answer where it ends first."""
+        started = time.perf_counter()
+        if not self.ended:
+            async for token in self._stream:
+                self._pending += token
+                if any(stop in self._pending for stop in self._stops):
+                    break
+                spent = time.perf_counter() - started >= budget_s
+                if spent and (end := lines_end(self._pending, self._cut_line)):
+                    taken, self._pending = self._pending[:end], self._pending[end:]
+                    return taken
+            self.ended = True
+        taken, self._pending = self._pending, ""
+        return taken
+
+    async def aclose(self) -> None:
+        """Close the stream: the server stops writing."""
+        self.ended = True
+        await self._stream.aclose()
 
 
 PARTIAL_LINE_MIN_CHARS = 8

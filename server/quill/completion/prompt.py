@@ -74,12 +74,15 @@ async def build_prompt(
     context: PromptContext | None = None,
     hold_context: bool = False,
     cold: bool = False,
+    ahead: bool = False,
 ) -> Prompt:
     """Raises ``NotShared`` (before anything is counted) where nothing may be sent.
 
     ``hold_context``: keep the document's context pieces as they were chosen last (see
     ``quill.context.selection``); the prompt then says whether they are stale. ``cold``:
     the small prompt of a document whose full one the server has not computed yet.
+    ``ahead``: the prompt of a place the cursor has not reached (a warm-up past where
+    the window moves on): the window start held for the cursor's is left as it is.
     """
     window = shared_window(cursor, settings.max_prefix_chars, settings.max_suffix_chars)
     budget = prompt_budget(settings, info, cold)
@@ -113,7 +116,7 @@ async def build_prompt(
         held = context.window_starts.get(cursor.path) if context is not None else None
         not_before = held[1] if held is not None and held[0] == window.start else 0
         start, prefix_tokens = await _fit_prefix(window.prefix, counter, limit, not_before)
-        if context is not None:
+        if context is not None and not ahead:
             context.window_starts[cursor.path] = (window.start, start)
     parts = PromptParts(
         path=paths.name(cursor.path),

@@ -34,10 +34,11 @@ from quill.backends.base import ServerInfo
 from quill.backends.embedded_host import HostStartError
 from quill.backends.endpoint import EndpointProvider, ModelEndpoint
 from quill.backends.errors import FailureKind, ModelServerError
+from quill.completion.file_window import window_ahead
 from quill.completion.gate import Extent, choose_extent
-from quill.completion.pipeline import Suggestion, suggest, warm
-from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache
-from quill.completion.templates import Prompt
+from quill.completion.pipeline import Continuation, Suggestion, suggest, warm
+from quill.completion.suggestion_cache import Compute, MadeSuggestion, SuggestionCache
+from quill.completion.templates import Prompt, anchored_window_start
 from quill.context.prompt_context import PromptContext
 from quill.cursor import Cursor
 from quill.redaction import NotShared
@@ -107,6 +108,7 @@ class RequestCounts:
     requests: int = 0
     model_calls: int = 0  # requests that went on to the model, not answered from the cache
     warmups: int = 0
+    read_on: int = 0  # speculations answered by reading the shown suggestion's answer on
     places_to_warm: int = 0  # where the editor said typing will start (``quill.warmAt``)
 
 
@@ -134,8 +136,10 @@ class CompletionService:
         self._computed: dict[str, float] = {}  # document → when its full prompt was last computed
         self._refreshes: dict[str, asyncio.Task[None]] = {}  # document → its pending refresh
         self._warm_ups: dict[str, asyncio.Task[None]] = {}  # document → its warm-up at work
-        # Cold documents → where to warm their full prompt once the server is free.
-        self._to_warm: dict[str, Cursor] = {}
+        # Document → where a warm-up is wanted once the server is free, and whether it is
+        # ahead of the cursor (the window moved on); and → the window start warmed ahead.
+        self._to_warm: dict[str, tuple[Cursor, bool]] = {}
+        self._warmed_ahead: dict[str, int] = {}
         self._asking = 0  # requests at their model call (past the debounce, not cached)
 
     def stats(self) -> dict[str, int]:
@@ -196,16 +200,16 @@ class CompletionService:
 
         self.endpoints.start_embedded_host(self.settings.host_model).add_done_callback(started)
 
-    def warm(self, key: str, cursor: Cursor) -> None:
+    def warm(self, key: str, cursor: Cursor, ahead: bool = False) -> None:
         """Have the model server prefill the prompt for ``cursor`` in ``key``'s document
         (no answer is read), in the background: the next suggestion there then starts
         warm. It replaces the document's warm-up at work, whose part computed so far the
-        server keeps."""
+        server keeps. ``ahead``: a place the cursor has not reached (see ``_answer``)."""
         if not (self.settings.enable and self.settings.look_ahead):
             return
         if (previous := self._warm_ups.pop(key, None)) is not None:
             previous.cancel()
-        task = asyncio.create_task(self._warm(key, cursor))
+        task = asyncio.create_task(self._warm(key, cursor, ahead))
         self._warm_ups[key] = task
 
         def ended(_: object) -> None:
@@ -232,11 +236,11 @@ class CompletionService:
         all, two documents in three stayed cold while typed in at 80 ms a key."""
         if self._asking or self.cache.speculating():
             return
-        for key, cursor in list(self._to_warm.items()):
-            if not self._cold(key):
-                del self._to_warm[key]
+        for key, (cursor, ahead) in list(self._to_warm.items()):
+            if not ahead and not self._cold(key):
+                del self._to_warm[key]  # a suggestion with the full prompt came first
             elif key not in self._warm_ups:
-                self.warm(key, cursor)
+                self.warm(key, cursor, ahead)
 
     def _yield_background_work(self) -> None:
         """A request the user waits for (or soon may: a speculation) goes first: warm-ups
@@ -252,6 +256,7 @@ class CompletionService:
         self._warmed.pop(key, None)
         self._computed.pop(key, None)
         self._to_warm.pop(key, None)
+        self._warmed_ahead.pop(key, None)
         self._cancel_refresh(key)
         if (warm_up := self._warm_ups.pop(key, None)) is not None:
             warm_up.cancel()
@@ -295,10 +300,25 @@ class CompletionService:
         self._warmed[key] = time.monotonic()
         if suggestion is not None and known is None:
             made = MadeSuggestion.at(cursor, suggestion.text)
-            self.cache.show(key, made, speculate=self.settings.look_ahead)
+            speculate = self._read_on(suggestion.continuation) if suggestion.continuation else None
+            self.cache.show(key, made, self.settings.look_ahead, speculate)
         if self._cold(key):
-            self._to_warm[key] = cursor  # the request stopped its warm-up (see `complete`)
+            self._to_warm[key] = (cursor, False)  # the request stopped its warm-up
+        elif (ahead := self._window_ahead(key, cursor)) is not None:
+            self._to_warm[key] = (ahead, True)
         return suggestion
+
+    def _window_ahead(self, key: str, cursor: Cursor) -> Cursor | None:
+        """Where to warm the prompt of the window the cursor is about to move on to,
+        unless that window was warmed already (see ``file_window.window_ahead``)."""
+        ahead = window_ahead(cursor, self.settings.max_prefix_chars)
+        if ahead is None:
+            return None
+        start = anchored_window_start(ahead.text, ahead.offset, self.settings.max_prefix_chars)
+        if self._warmed_ahead.get(key) == start:
+            return None
+        self._warmed_ahead[key] = start
+        return ahead
 
     def status(self) -> tuple[StatusState, str | None]:
         """The state when no completion is running: disabled, failing, or ready (the
@@ -340,6 +360,7 @@ class CompletionService:
                 self._yield_background_work()
                 self.counts.model_calls += 1
                 cold = self._cold(key)
+                info = await endpoint.info()
                 self._asking += 1
                 try:
                     suggestion = await suggest(
@@ -354,6 +375,7 @@ class CompletionService:
                         # be right (the line is done).
                         fill_empty=settings.suggestions > 1 and not cursor.line_prefix.strip(),
                         until=deadline - ANSWER_MARGIN_S,
+                        keep_reading=settings.look_ahead and count == 1,
                     )
                 finally:
                     self._asking -= 1
@@ -381,7 +403,9 @@ class CompletionService:
             return None
         self.outage.recovered()
         endpoint.answered = True
-        self.last_server = await endpoint.info()  # known by now: the prompt needed it
+        # Nothing is awaited from here on: a suggestion made reaches the cache, and its
+        # answer read on (``suggestion.continuation``) the speculation that waits for it.
+        self.last_server = info
         self.tokens_exact = endpoint.tokens.exact
         self.token_source = endpoint.token_source
         if suggestion is None:
@@ -399,6 +423,19 @@ class CompletionService:
         if self.settings.server_url:
             return False
         return self.endpoints.starting if endpoint is None else not endpoint.answered
+
+    def _read_on(self, continuation: Continuation) -> Compute:
+        """The speculation that reads the shown suggestion's answer on: the next lines of
+        it, where it goes on, else a model call of its own (``_speculate``)."""
+
+        async def speculate(key: str, cursor: Cursor) -> str | None:
+            rest = await continuation.rest()
+            if rest is None:
+                return await self._speculate(key, cursor)
+            self.counts.read_on += 1
+            return rest
+
+        return speculate
 
     async def _speculate(self, key: str, cursor: Cursor) -> str | None:
         """The suggestion at an accepted suggestion's end, computed before it is asked
@@ -428,9 +465,10 @@ class CompletionService:
             self._computed[key] = time.monotonic()
         return suggestion.text if suggestion is not None else None
 
-    async def _warm(self, key: str, cursor: Cursor) -> None:
+    async def _warm(self, key: str, cursor: Cursor, ahead: bool = False) -> None:
         """Nobody waits for a warm-up, and a cold prompt may take longer than a request's
-        deadline to compute (seconds, on a CPU): it gets its own, longer bound."""
+        deadline to compute (seconds, on a CPU): it gets its own, longer bound. Done or
+        failed, it is no longer wanted; stopped, it is resumed (``_resume_warm_ups``)."""
         settings = self.settings
         started = time.monotonic()
         try:
@@ -440,7 +478,7 @@ class CompletionService:
                     # The small prompt first (half a second on a CPU, where the full one
                     # takes seconds): a suggestion asked meanwhile then starts warm.
                     await warm(cursor, endpoint, settings, self.context, cold=True)
-                await warm(cursor, endpoint, settings, self.context)
+                await warm(cursor, endpoint, settings, self.context, ahead=ahead)
                 self.counts.warmups += 1
                 self._computed[key] = time.monotonic()
                 log.debug("warmed in %.0f ms", (time.monotonic() - started) * 1000)
@@ -449,6 +487,8 @@ class CompletionService:
         except asyncio.CancelledError:
             log.debug("warm-up stopped after %.0f ms", (time.monotonic() - started) * 1000)
             raise
+        if (wanted := self._to_warm.get(key)) is not None and wanted[0] is cursor:
+            del self._to_warm[key]
 
     async def aclose(self) -> None:
         """Stop background work (speculations, warming) and close the connections."""

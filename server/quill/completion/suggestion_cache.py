@@ -5,8 +5,9 @@ Two moments cost nothing in the tools people use (Copilot, Tabby, llama.vim):
   rest of it is still right, so it is answered at once, with no debounce and no request;
 - **acceptance**: the user takes the suggestion (Tab) and the editor asks again at its end,
   or at the next line once Enter is pressed. As soon as a suggestion is shown, the next one
-  is computed in the background as if it had been accepted (speculation), so the question
-  is answered when it comes, and typing through it works as for any suggestion.
+  is computed in the background as if it had been accepted (speculation: where its answer
+  goes on, read on from it, see ``quill.completion.pipeline.Continuation``), so the
+  question is answered when it comes, and typing through it works as for any suggestion.
 
 A suggestion is kept with the exact text around the cursor it was made for; it answers
 only a cursor whose text is that same text with part of the suggestion typed in between.
@@ -152,14 +153,22 @@ class SuggestionCache:
         self.forget(key)
         return None
 
-    def show(self, key: str, made: MadeSuggestion, speculate: bool = True) -> None:
-        """``made`` is on screen now: remember it, and speculate on its acceptance."""
+    def show(
+        self,
+        key: str,
+        made: MadeSuggestion,
+        speculate: bool = True,
+        compute: Compute | None = None,
+    ) -> None:
+        """``made`` is on screen now: remember it, and speculate on its acceptance (with
+        ``compute`` where given, which must then be called: it may hold an open answer)."""
         self._shown[key] = made
         previous = self._speculations.pop(key, None)
         if previous is not None:
             previous.cancel()
         if made.text and speculate:
-            self._speculations[key] = Speculation(key, made, self._compute, self._ended)
+            compute = compute or self._compute
+            self._speculations[key] = Speculation(key, made, compute, self._ended)
             self.counts.speculations_started += 1
 
     def speculating(self) -> bool:

@@ -156,11 +156,13 @@ def anchored_window_start(text: str, cursor: int, max_chars: int) -> int:
     """Where the prompt starts: stable across keystrokes, at most ``max_chars`` back.
 
     The start is a multiple of the step, moved forward to the next line start, so it
-    changes only once every ``WINDOW_STEP_CHARS`` characters typed.
+    changes only once every ``WINDOW_STEP_CHARS`` characters typed. The step is at most a
+    third of the window, which therefore always holds two thirds of ``max_chars`` or more:
+    a step as long as the window left nothing before the cursor just after it moved.
     """
     if cursor <= max_chars:
         return 0
-    step = min(WINDOW_STEP_CHARS, max_chars)
+    step = min(WINDOW_STEP_CHARS, max(max_chars // 3, 1))
     start = -(-(cursor - max_chars) // step) * step  # the first step at or after the limit
     line_start = text.find("\n", start, cursor)
     return line_start + 1 if line_start != -1 else start
