@@ -209,7 +209,6 @@ async def test_where_the_editor_says_typing_starts_is_warmed_before_the_first_re
     await _warmed_up(client)
     reused, computed = await _prompt_tokens_of(_ask(client, uri, line_start), model_host_url)
     # The prompt was computed by the warm-up: the request computes only its last token.
-    print("DEBUG", reused, computed, await _stats(client))
     assert reused > 50
     assert computed <= 2
 

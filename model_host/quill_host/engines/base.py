@@ -232,8 +232,9 @@ class DecodingEngine(Engine, Generic[SamplerT]):
 
     @abstractmethod
     def _top(self, count: int) -> list[Sampled]:
-        """The ``count`` likeliest tokens at the last computed position, likeliest first,
-        with their log-probabilities under the raw model distribution (as `_sample`'s)."""
+        """The ``count`` (one or more) likeliest tokens at the last computed position,
+        likeliest first, with their log-probabilities under the raw model distribution (as
+        `_sample`'s)."""
 
     @abstractmethod
     def _decode(self, token: int) -> None:
@@ -270,7 +271,8 @@ class DecodingEngine(Engine, Generic[SamplerT]):
             for index in range(max_new):
                 if should_stop():
                     return
-                top = tuple(self._top_token(*choice) for choice in self._top(top_count))
+                choices = self._top(top_count) if top_count else []
+                top = tuple(self._top_token(*choice) for choice in choices)
                 token, logprob = self._sample(sampler)
                 generated = self._shape(token, logprob, text, index == max_new - 1, finish)
                 if top:

@@ -372,8 +372,6 @@ class LlamaCppEngine(DecodingEngine[SamplerChain]):
         return float(logits[token]) - _log_total(logits)
 
     def _top(self, count: int) -> list[Sampled]:
-        if count <= 0:
-            return []
         logits = self._logits()
         count = min(count, len(logits))
         best = np.argpartition(logits, -count)[-count:]

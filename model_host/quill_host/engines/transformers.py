@@ -238,8 +238,6 @@ class TransformersEngine(DecodingEngine[_Choosing]):
         return Sampled(token, logprob)
 
     def _top(self, count: int) -> list[Sampled]:
-        if count <= 0:
-            return []
         logits = self._logits
         assert logits is not None  # `_prefill` computes at least one token
         with torch.inference_mode():

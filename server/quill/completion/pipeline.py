@@ -51,8 +51,6 @@ class Continuation:
         stops: tuple[str, ...],
         budget_s: float,
     ) -> None:
-        self._shown = shown
-
         async def read_on() -> str | None:
             try:
                 more = await reader.read(budget_s)
@@ -115,8 +113,8 @@ async def suggest(
     ``known``: the likeliest, where it is known already (on screen), so only the others
     are generated. ``fill_empty``: an empty likeliest one is replaced by a branch.
     ``until``: when the others must be done (the event loop's clock), or be left out.
-    ``keep_reading``: the answer's stream is kept open past the suggestion (see
-    ``Continuation``); the caller reads it on or closes it."""
+    ``keep_reading``: the answer is read on past the suggestion, for one more budget (see
+    ``Continuation``), for the caller's speculation."""
     started = time.perf_counter()
     extent = extent or choose_extent(cursor)
     if extent is None:
@@ -214,7 +212,9 @@ async def warm(
     generated: servers refuse zero, and one costs a single decode step after the prefill.
     ``ahead``: a place the cursor has not reached, whose prompt holds the context the
     cursor's has (the fresh choice is made where the cursor is)."""
-    prompt = await prompt_for(cursor, endpoint, settings, context, ahead, cold, ahead)
+    prompt = await prompt_for(
+        cursor, endpoint, settings, context, hold_context=ahead, cold=cold, ahead=ahead
+    )
     options = GenerationOptions(max_new_tokens=1, session=session_key(cursor.path))
     if prompt.messages:
         messages = [{"role": role, "content": content} for role, content in prompt.messages]

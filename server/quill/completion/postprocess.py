@@ -10,6 +10,7 @@ choice of extent and has the last word: a suggestion must not add parse errors.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from quill.completion import syntax
 from quill.completion.gate import Extent
@@ -158,23 +159,28 @@ def balance_brackets(text: str, cursor: Cursor, extent: Extent) -> str:
     scan = _scan_brackets(text, cursor)
     if scan is None or (region is not None and syntax.in_string_or_comment(region)):
         return text
-    stray, left_open = scan
-    if stray is not None:
-        return text[:stray].rstrip()
-    opened = [(bracket, index) for bracket, index in left_open if index is not None]
+    if scan.stray is not None:
+        return text[: scan.stray].rstrip()
+    opened = [(bracket, index) for bracket, index in scan.left_open if index is not None]
     if extent is Extent.BLOCK or not opened or _ends_with_opener(text, opened):
         return text
     head = re.sub(r"[\w.$]+$", "", text[: opened[0][1]]).rstrip()
     return head if head.strip() and not head.endswith(_DANGLING) else text
 
 
-def _scan_brackets(
-    text: str, cursor: Cursor
-) -> tuple[int | None, list[tuple[str, int | None]]] | None:
-    """Where the suggestion has its first stray closer (or ``None``), and the brackets
-    left open after it, outermost first: those it opens with their index, those opened
-    before the cursor (and not closed by the rest of its line) with ``None``. ``None`` if
-    the cursor's line ends in a string or comment, where brackets are prose."""
+class BracketScan(NamedTuple):
+    """What a suggestion does to the brackets around the cursor (``_scan_brackets``)."""
+
+    stray: int | None  # where its first stray closer is
+    # The brackets left open after it, outermost first: those it opens with their index,
+    # those opened before the cursor (and not closed by the rest of its line) with None.
+    left_open: list[tuple[str, int | None]]
+    literal_closer: str | None  # of a docstring or block comment it leaves open
+
+
+def _scan_brackets(text: str, cursor: Cursor) -> BracketScan | None:
+    """The suggestion's brackets; ``None`` if the cursor's line ends in a string or
+    comment, where brackets are prose."""
     lexicon = syntax.lexicon_for(syntax.grammar_of(cursor))
     scanner = BracketScanner(lexicon)
     stack = _left_open_above(cursor, lexicon)  # (opener, index in text, or None: before)
@@ -194,8 +200,8 @@ def _scan_brackets(
         elif stack and stack[-1][0] == syntax.matching_opener(bracket):
             stack.pop()
         else:
-            return index, []
-    return None, stack
+            return BracketScan(index, [], None)
+    return BracketScan(None, stack, scanner.open_across_lines)
 
 
 def _left_open_above(cursor: Cursor, lexicon: Lexicon) -> list[tuple[str, int | None]]:
@@ -268,13 +274,10 @@ def _closers_left_open(text: str, cursor: Cursor, own_only: bool = True) -> str:
     docstring (or block comment) that ``text`` leaves open comes first: one cut at the
     time budget, like its brackets, is closed by the next suggestion."""
     scan = _scan_brackets(text, cursor)
-    if scan is None or scan[0] is not None:
+    if scan is None or scan.stray is not None:
         return ""
-    scanner = syntax.BracketScanner(syntax.lexicon_for(syntax.grammar_of(cursor)))
-    for _ in scanner.brackets(cursor.line_prefix + text):
-        pass
-    return (scanner.open_across_lines or "") + "".join(
+    return (scan.literal_closer or "") + "".join(
         syntax.matching_closer(bracket)
-        for bracket, index in reversed(scan[1])
+        for bracket, index in reversed(scan.left_open)
         if index is not None or not own_only
     )

@@ -360,7 +360,6 @@ class CompletionService:
                 self._yield_background_work()
                 self.counts.model_calls += 1
                 cold = self._cold(key)
-                info = await endpoint.info()
                 self._asking += 1
                 try:
                     suggestion = await suggest(
@@ -403,9 +402,7 @@ class CompletionService:
             return None
         self.outage.recovered()
         endpoint.answered = True
-        # Nothing is awaited from here on: a suggestion made reaches the cache, and its
-        # answer read on (``suggestion.continuation``) the speculation that waits for it.
-        self.last_server = info
+        self.last_server = await endpoint.info()  # known by now: the prompt needed it
         self.tokens_exact = endpoint.tokens.exact
         self.token_source = endpoint.token_source
         if suggestion is None:

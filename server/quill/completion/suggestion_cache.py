@@ -161,7 +161,7 @@ class SuggestionCache:
         compute: Compute | None = None,
     ) -> None:
         """``made`` is on screen now: remember it, and speculate on its acceptance (with
-        ``compute`` where given, which must then be called: it may hold an open answer)."""
+        ``compute`` where given, else the cache's own)."""
         self._shown[key] = made
         previous = self._speculations.pop(key, None)
         if previous is not None:
