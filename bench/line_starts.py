@@ -66,6 +66,7 @@ async def run_sets(
     model: str = "default",
     host_arguments: tuple[str, ...] = (),
     server_logs: Path | None = None,
+    log_level: str = "info",
 ) -> list[SetResult]:
     """Type every set's sessions against one host serving ``model``; each set's records."""
     results = []
@@ -80,7 +81,14 @@ async def run_sets(
                 name = f"{session_set.name}-{number}"
                 log = server_logs / f"{name}.log" if server_logs else None
                 records += await run_workspace(
-                    workspace, Path(scratch) / name, host.url, options, pace, verbose, log
+                    workspace,
+                    Path(scratch) / name,
+                    host.url,
+                    options,
+                    pace,
+                    verbose,
+                    log,
+                    log_level,
                 )
             seconds = time.perf_counter() - started
             results.append(
@@ -99,15 +107,18 @@ async def run_workspace(
     pace: TypistPace,
     verbose: bool,
     log: Path | None = None,
+    log_level: str = "info",
 ) -> list[SessionRecord]:
     """One ``quill serve`` on ``workspace`` (its hunks taken out): its sessions typed in turn;
-    its log at info level in ``log``, where given."""
+    its log at ``log_level`` in ``log``, where given."""
     root, plans = workspace.prepare(folder / "src")
     client = BenchClient()
     records = []
     async with shut_down_after(client):
         settings = {**options, "serverUrl": host_url}
-        indexed_s = await client.serve(root, folder / "cache", settings, INDEX_TIMEOUT_S, log)
+        indexed_s = await client.serve(
+            root, folder / "cache", settings, INDEX_TIMEOUT_S, log, log_level
+        )
         print(f"{root.name}: indexed in {indexed_s:.1f} s ({client.index_message})", flush=True)
         stats = ServerStats(client)
         for plan in plans:
@@ -188,6 +199,12 @@ def main() -> None:
         type=Path,
         help="a folder for each `quill serve`'s log, at info level (what each suggestion cost)",
     )
+    parser.add_argument(
+        "--server-log-level",
+        choices=("info", "debug"),
+        default="info",
+        help="debug: also when each warm-up and speculation starts, stops and ends",
+    )
     args = parser.parse_args()
     options = parse_settings(args.setting)
     settings, problems = settings_from_options(options)
@@ -204,13 +221,22 @@ def main() -> None:
         args.warm_where_placed,
     )
     baseline = load_baseline(args.baseline) if args.baseline else None
+    if args.server_logs:
+        args.server_logs.mkdir(parents=True, exist_ok=True)
     sets = session_sets(args.set, args.sessions, args.seed)
     host = " ".join(["--model", args.model, *args.host_arg])
     setup = f"quill host {host}; " + describe_setup(options, settings, pace)
     started = time.perf_counter()
     results = asyncio.run(
         run_sets(
-            sets, options, pace, args.verbose, args.model, tuple(args.host_arg), args.server_logs
+            sets,
+            options,
+            pace,
+            args.verbose,
+            args.model,
+            tuple(args.host_arg),
+            args.server_logs,
+            args.server_log_level,
         )
     )
     found = report(results, look_ms, setup, baseline)

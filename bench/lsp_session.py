@@ -65,7 +65,8 @@ class BenchClient(LanguageClient):
             """The server's log, forwarded to the client: the bench prints its own, and
             keeps the server's only where asked (``serve``'s ``log``)."""
             if self.log_file is not None:
-                self.log_file.write(params.message + "\n")
+                # When each line came, to lay the server's work beside the typist's keys.
+                self.log_file.write(f"{time.perf_counter():.3f} {params.message}\n")
 
     async def start(
         self,
@@ -110,15 +111,17 @@ class BenchClient(LanguageClient):
         options: dict[str, Any],
         index_timeout_s: float,
         log: Path | None = None,
+        log_level: str = "info",
     ) -> float:
         """Start ``quill serve`` on the workspace ``root`` with a fresh index store, as an
         editor with progress bars would, and wait for the index (unless ``workspaceIndex`` is
-        off); the seconds it took. With ``log``, the server logs at info level there (what
-        it forwards to the client once initialized, and its stderr before)."""
+        off); the seconds it took. With ``log``, the server logs at ``log_level`` there (what
+        it forwards to the client once initialized, each line after the bench's clock,
+        ``time.perf_counter()``; and its stderr before)."""
         if log is None:
             await self.start(cache_dir)
         else:
-            await self.start(cache_dir, log_level="info", log=log.with_suffix(".stderr"))
+            await self.start(cache_dir, log_level=log_level, log=log.with_suffix(".stderr"))
             self.log_file = log.open("w", buffering=1)
         await self.initialize_editor(root, options)
         started = time.perf_counter()

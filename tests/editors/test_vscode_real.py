@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol import types
 from tests.conftest import COUNTING
 from tests.editors.vscode_e2e.harness import (
     TEE_SERVER,
@@ -38,6 +39,7 @@ from tests.editors.vscode_e2e.harness import (
 from tests.editors.vscode_e2e.harness import (
     artifacts_dir as make_artifacts_dir,
 )
+from tests.lsp.test_suggestions import SOURCE as SUGGESTIONS_SOURCE
 
 from quill.lsp.server import create_server
 
@@ -50,7 +52,10 @@ GEOMETRY = """import math
 def area(radius: float) -> float:
     return math.pi * radius**2
 """
-SCENARIO_TIMEOUT_S = 240.0
+# A function's first line after its docstring, where the model has several answers (the
+# place tests/lsp/test_suggestions.py checks): the file ends before it, and Enter goes there.
+CYCLING = SUGGESTIONS_SOURCE.removesuffix("\n    ")
+SCENARIO_TIMEOUT_S = 300.0
 # A cold model host on 2 busy cores may miss the default 3 s deadline, and a missed deadline
 # is an empty answer: no ghost text to check.
 SCENARIO_DEADLINE_MS = 30_000
@@ -130,6 +135,7 @@ def scenario(
     # Without its last space: typing it is the keystroke that asks for a suggestion.
     (workspace / "digits.py").write_text(COUNTING.removesuffix(" "))
     (workspace / "geometry.py").write_text(GEOMETRY)
+    (workspace / "files.py").write_text(CYCLING)
     record_dir = root / "record"
     command = [sys.executable, str(TEE_SERVER), str(record_dir), *python_server_command()]
     artifacts = make_artifacts_dir()
@@ -147,6 +153,7 @@ def scenario(
                 "recordDir": str(record_dir),
                 "artifacts": str(artifacts),
                 "countingFile": "digits.py",
+                "cyclingFile": "files.py",
                 "actionFile": "geometry.py",
                 "actionPosition": "4:5",
                 "actionTitle": "Quill: Add docstring",
@@ -189,6 +196,45 @@ def test_typing_shows_ghost_text_and_tab_accepts_it(scenario: Scenario) -> None:
     saved = (scenario.workspace / "digits.py").read_text()
     assert saved == COUNTING + ghost["text"], (saved, ghost)
     assert result["textAfterTab"] == saved
+
+
+@pytest.mark.model
+@INSTALL_AND_RUN
+def test_the_next_suggestion_key_shows_another_and_tab_accepts_it(scenario: Scenario) -> None:
+    """Alt+] (``editor.action.inlineSuggest.showNext``) makes VS Code ask again, explicitly,
+    and the server answers with other suggestions too (their order against the host's own
+    likeliest first tokens: tests/lsp/test_suggestions.py). VS Code shows one of those that
+    was not on screen, and Tab puts that one into the buffer."""
+    scenario.require("next suggestion", "Tab on the next", "code action")
+    result = scenario.result
+    assert result["cyclingTextBefore"] == CYCLING
+    sent = _messages((scenario.record_dir / "stdin-1.bin").read_bytes())
+    answers = {
+        message["id"]: message.get("result")
+        for message in _messages((scenario.record_dir / "stdout-1.bin").read_bytes())
+        if "id" in message and "method" not in message
+    }
+    explicit = [
+        message["id"]
+        for message in sent
+        if message.get("method") == "textDocument/inlineCompletion"
+        and message["params"]["textDocument"]["uri"].endswith("/files.py")
+        and message["params"]["context"]["triggerKind"] == types.InlineCompletionTriggerKind.Invoked
+    ]
+    offered = [
+        [item["insertText"] for item in answer["items"]]
+        for request in explicit
+        if (answer := answers.get(request))
+    ]
+    assert offered, f"no explicit request for files.py was answered: {explicit}"
+    suggestions = offered[-1]
+    assert len(set(suggestions)) >= 2, suggestions
+    shown_first, shown_next = result["likeliest"]["text"], result["next"]
+    assert shown_next != shown_first
+    assert shown_next in suggestions, (shown_next, suggestions)
+    saved = (scenario.workspace / "files.py").read_text()
+    assert saved == CYCLING + "\n    " + shown_next, (saved, shown_next)
+    assert result["cyclingTextAfterTab"] == saved
 
 
 @pytest.mark.model

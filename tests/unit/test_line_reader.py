@@ -52,3 +52,14 @@ async def test_a_stop_sequence_ends_the_answer_and_closing_stops_the_stream() ->
     await reader.aclose()
     assert stream.closed
     assert stream.sent == 5  # nothing read past the stop
+
+
+async def test_a_wanted_read_ends_at_its_next_complete_line_not_at_its_budget() -> None:
+    """A speculation the user asks for (``wanted``) answers with the lines it has: here
+    the first, where the budget would have waited for the whole answer."""
+    stream = Stream()
+    reader = LineReader(stream.tokens(), ("\n\n",), cut_line=False)
+    assert await reader.read(10, wanted=lambda: stream.sent >= 1) == "    13,"
+    assert not reader.ended
+    await reader.aclose()
+    assert stream.sent < len(LINES) * 2

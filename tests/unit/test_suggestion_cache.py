@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache
+from quill.completion.suggestion_cache import MadeSuggestion, SuggestionCache, Wanted
 from quill.cursor import Cursor
 
 BEFORE = "def area(r):\n    "
@@ -39,7 +39,7 @@ def test_the_accepted_place_is_after_the_suggestion() -> None:
 async def test_the_cache_answers_type_through_and_acceptance_and_forgets_the_rest() -> None:
     asked: list[Cursor] = []
 
-    async def compute(key: str, cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
         asked.append(cursor)
         return "\n    # the next one"
 
@@ -60,7 +60,7 @@ async def test_the_cache_answers_type_through_and_acceptance_and_forgets_the_res
 async def test_typing_something_else_cancels_the_speculation() -> None:
     started = asyncio.Event()
 
-    async def compute(key: str, cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
         started.set()
         await asyncio.sleep(60)
         return "never"
@@ -75,7 +75,7 @@ async def test_typing_something_else_cancels_the_speculation() -> None:
 
 
 async def test_a_failed_or_empty_speculation_is_a_miss() -> None:
-    async def fail(key: str, cursor: Cursor) -> str | None:
+    async def fail(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
         raise RuntimeError("model server gone")
 
     cache = SuggestionCache(fail)
@@ -87,7 +87,7 @@ async def test_a_failed_or_empty_speculation_is_a_miss() -> None:
 async def test_enter_after_an_acceptance_types_through_the_speculation() -> None:
     release = asyncio.Event()
 
-    async def compute(key: str, cursor: Cursor) -> str | None:
+    async def compute(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
         await release.wait()  # still at work when the user presses Enter
         return "\n    return r"
 
@@ -102,4 +102,34 @@ async def test_enter_after_an_acceptance_types_through_the_speculation() -> None
     # Typing something else after an acceptance only looks at a finished speculation.
     cache.show("doc", _made("r = abs(r)"))
     assert await cache.answer("doc", _cursor("r = abs(r) # why")) is None
+    cache.close()
+
+
+async def test_asking_at_the_accepted_place_hurries_the_speculation() -> None:
+    """The user waits for it now: the speculation is told, so it can answer with the lines
+    it has instead of reading on to its time budget's end. Other typing does not: it
+    does not wait for the speculation."""
+    told: list[Wanted] = []  # each speculation's ``wanted``, in the order they began
+    release = asyncio.Event()
+
+    async def compute(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
+        told.append(wanted)
+        await release.wait()
+        return "\n    return r"
+
+    cache = SuggestionCache(compute)
+    cache.show("doc", _made("r = abs(r)"))
+    await asyncio.sleep(0)
+    assert not told[0]()  # at work, nobody asking yet
+    pending = asyncio.ensure_future(cache.answer("doc", _cursor("r = abs(r)\n    ")))
+    await asyncio.sleep(0)
+    assert told[0]()  # Enter after the acceptance: asked for
+    release.set()
+    assert await pending == "return r"
+
+    release.clear()
+    cache.show("doc", _made("r = abs(r)"))
+    await asyncio.sleep(0)
+    assert await cache.answer("doc", _cursor("r = abs(r) # why")) is None
+    assert not told[-1]()
     cache.close()

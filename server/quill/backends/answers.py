@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 
 from quill.backends.base import GenerationOptions, ModelServer
@@ -54,16 +54,17 @@ class LineReader:
         self._pending = ""  # read, not yet handed out
         self.ended = False  # by a stop sequence, or the stream's end
 
-    async def read(self, budget_s: float) -> str:
+    async def read(self, budget_s: float, wanted: Callable[[], bool] = lambda: False) -> str:
         """The next complete lines once ``budget_s`` is spent (from now), or all that is
-        left of the answer where it ends first."""
+        left of the answer where it ends first. Once ``wanted()`` (checked at each token:
+        the user waits for this answer now), the budget counts as spent."""
         started = time.perf_counter()
         if not self.ended:
             async for token in self._stream:
                 self._pending += token
                 if any(stop in self._pending for stop in self._stops):
                     break
-                spent = time.perf_counter() - started >= budget_s
+                spent = wanted() or time.perf_counter() - started >= budget_s
                 if spent and (end := lines_end(self._pending, self._cut_line)):
                     taken, self._pending = self._pending[:end], self._pending[end:]
                     return taken

@@ -23,6 +23,7 @@ from quill.completion.branches import branch_suggestions
 from quill.completion.gate import Extent, choose_extent, stop_sequences
 from quill.completion.postprocess import postprocess
 from quill.completion.prompt import build_prompt
+from quill.completion.suggestion_cache import Wanted
 from quill.completion.templates import Prompt, template_for
 from quill.context.prompt_context import PromptContext
 from quill.cursor import Cursor
@@ -51,9 +52,11 @@ class Continuation:
         stops: tuple[str, ...],
         budget_s: float,
     ) -> None:
+        self._wanted: Wanted = lambda: False
+
         async def read_on() -> str | None:
             try:
-                more = await reader.read(budget_s)
+                more = await reader.read(budget_s, lambda: self._wanted())
             finally:
                 await reader.aclose()
             whole = postprocess(raw + more, cursor, extent, stops)
@@ -63,11 +66,12 @@ class Continuation:
 
         self._reading = asyncio.create_task(read_on())
 
-    async def rest(self) -> str | None:
+    async def rest(self, wanted: Wanted = lambda: False) -> str | None:
         """The suggestion at the end of the one shown: the answer's next complete lines
-        (once the budget is spent), post-processed as part of the whole. ``None`` where
-        the answer ends with what was shown, or its whole does not begin with it.
-        Cancelling the caller stops the reading (and the server)."""
+        (once the budget is spent, or ``wanted``), post-processed as part of the whole.
+        ``None`` where the answer ends with what was shown, or its whole does not begin
+        with it. Cancelling the caller stops the reading (and the server)."""
+        self._wanted = wanted
         return await self._reading
 
 
@@ -103,6 +107,7 @@ async def suggest(
     fill_empty: bool = True,
     until: float = math.inf,
     keep_reading: bool = False,
+    wanted: Wanted = lambda: False,
 ) -> Suggestion | None:
     """One suggestion for the cursor (its text empty when the model had nothing that
     fits), or ``None`` where nothing should be asked at all. ``extent``: how much to
@@ -114,7 +119,8 @@ async def suggest(
     are generated. ``fill_empty``: an empty likeliest one is replaced by a branch.
     ``until``: when the others must be done (the event loop's clock), or be left out.
     ``keep_reading``: the answer is read on past the suggestion, for one more budget (see
-    ``Continuation``), for the caller's speculation."""
+    ``Continuation``), for the caller's speculation. ``wanted``: a speculation's, whose
+    answer ends at its first complete lines once the user asks for it."""
     started = time.perf_counter()
     extent = extent or choose_extent(cursor)
     if extent is None:
@@ -144,7 +150,7 @@ async def suggest(
             model_stream(endpoint.client, prompt, options), stops, extent is Extent.LINE
         )
         try:
-            raw = await reader.read(budget_s)
+            raw = await reader.read(budget_s, wanted)
             text = postprocess(raw, cursor, extent, stops)
             # Only the likeliest is wanted: others would wait behind the open stream.
             if keep_reading and count == 1 and text and not reader.ended:

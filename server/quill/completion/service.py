@@ -37,7 +37,12 @@ from quill.backends.errors import FailureKind, ModelServerError
 from quill.completion.file_window import window_ahead
 from quill.completion.gate import Extent, choose_extent
 from quill.completion.pipeline import Continuation, Suggestion, suggest, warm
-from quill.completion.suggestion_cache import Compute, MadeSuggestion, SuggestionCache
+from quill.completion.suggestion_cache import (
+    Compute,
+    MadeSuggestion,
+    SuggestionCache,
+    Wanted,
+)
 from quill.completion.templates import Prompt, anchored_window_start
 from quill.context.prompt_context import PromptContext
 from quill.cursor import Cursor
@@ -425,16 +430,18 @@ class CompletionService:
         """The speculation that reads the shown suggestion's answer on: the next lines of
         it, where it goes on, else a model call of its own (``_speculate``)."""
 
-        async def speculate(key: str, cursor: Cursor) -> str | None:
-            rest = await continuation.rest()
+        async def speculate(key: str, cursor: Cursor, wanted: Wanted) -> str | None:
+            rest = await continuation.rest(wanted)
             if rest is None:
-                return await self._speculate(key, cursor)
+                return await self._speculate(key, cursor, wanted)
             self.counts.read_on += 1
             return rest
 
         return speculate
 
-    async def _speculate(self, key: str, cursor: Cursor) -> str | None:
+    async def _speculate(
+        self, key: str, cursor: Cursor, wanted: Wanted = lambda: False
+    ) -> str | None:
         """The suggestion at an accepted suggestion's end, computed before it is asked
         for. Failures are quiet: the request that would have used it asks anew.
 
@@ -454,7 +461,14 @@ class CompletionService:
                 # 2.9 s, and the user who had accepted waited for it.
                 self._yield_background_work()
                 suggestion = await suggest(
-                    cursor, endpoint, settings, self.context, extent, cold, fill_empty=False
+                    cursor,
+                    endpoint,
+                    settings,
+                    self.context,
+                    extent,
+                    cold,
+                    fill_empty=False,
+                    wanted=wanted,
                 )
         except (TimeoutError, ModelServerError, HostStartError) as error:
             log.debug("speculation failed: %s", error)

@@ -1,5 +1,6 @@
 // What a person does with Quill in VS Code, step by step, and what they see at each step:
-// the status bar item turns ready; typing shows ghost text and Tab accepts it; the lightbulb
+// the status bar item turns ready; typing shows ghost text and Tab accepts it; the
+// next-suggestion key (Alt+]) shows another suggestion and Tab accepts that one; the lightbulb
 // offers "Quill: Add docstring" and applying it changes the buffer; a server that is killed
 // shows as crashed, is restarted and turns ready again; a server that keeps failing stays
 // crashed. The result (JSON) is checked by tests/editors/test_vscode_real.py.
@@ -40,21 +41,60 @@ async function save(page) {
   });
 }
 
-async function ghostTextAndTab(page) {
-  step("ghost text");
-  await openFile(page, config.countingFile);
+/** Opens `file`, goes to its end and presses `key` there: the file's text before the key,
+ * and the ghost text that came after it. */
+async function ghostAfterKeyAtEnd(page, file, key) {
+  await openFile(page, file);
   await press(page, "End", ["Control"]);
-  result.textBeforeTyping = await editorText(page);
-  // One key, as a person types it: the space that ends the line, after which the model counts on.
-  await page.keyboard.type(" ");
-  result.ghost = await waitForGhost(page, config.ghostTimeoutMs);
-  log(`ghost text after ${result.ghost.ms.toFixed(0)} ms: ${JSON.stringify(result.ghost.text)}`);
-  result.screenshots.ghostText = await screenshot(page, config.artifacts, "vscode-ghost-text.png");
-  step("Tab");
+  const textBefore = await editorText(page);
+  await page.keyboard.press(key);
+  const ghost = await waitForGhost(page, config.ghostTimeoutMs);
+  log(`ghost text after ${ghost.ms.toFixed(0)} ms: ${JSON.stringify(ghost.text)}`);
+  return { textBefore, ghost };
+}
+
+/** Tab, as a person accepts ghost text; the editor's text after it, saved. */
+async function acceptWithTab(page) {
   await page.keyboard.press("Tab");
   await page.waitForFunction(() => window.__quill.ghost === null, { timeout: 10_000 });
-  result.textAfterTab = await editorText(page);
+  const text = await editorText(page);
   await save(page);
+  return text;
+}
+
+async function ghostTextAndTab(page) {
+  step("ghost text");
+  // One key, as a person types it: the space that ends the line, after which the model counts on.
+  ({ textBefore: result.textBeforeTyping, ghost: result.ghost } = await ghostAfterKeyAtEnd(
+    page,
+    config.countingFile,
+    "Space",
+  ));
+  result.screenshots.ghostText = await screenshot(page, config.artifacts, "vscode-ghost-text.png");
+  step("Tab");
+  result.textAfterTab = await acceptWithTab(page);
+}
+
+async function nextSuggestionAndTab(page) {
+  step("next suggestion");
+  // Enter: the editor keeps the indentation, and at the new line start Quill is asked.
+  ({ textBefore: result.cyclingTextBefore, ghost: result.likeliest } = await ghostAfterKeyAtEnd(
+    page,
+    config.cyclingFile,
+    "Enter",
+  ));
+  // editor.action.inlineSuggest.showNext: VS Code asks again, explicitly, and shows the next.
+  await press(page, "BracketRight", ["Alt"]);
+  await page.waitForFunction((first) => window.__quill.ghost !== null && window.__quill.ghost !== first, {
+    timeout: config.ghostTimeoutMs,
+    polling: 20,
+  }, result.likeliest.text);
+  await sleep(300); // the whole of it painted (its later lines are a view zone)
+  result.next = await page.evaluate(() => window.__quill.ghost);
+  log(`the next suggestion: ${JSON.stringify(result.next)}`);
+  result.screenshots.nextSuggestion = await screenshot(page, config.artifacts, "vscode-next-suggestion.png");
+  step("Tab on the next");
+  result.cyclingTextAfterTab = await acceptWithTab(page);
 }
 
 async function codeActionFromLightbulb(page) {
@@ -151,6 +191,7 @@ try {
   await waitForStatus(page, "ready", config.readyTimeoutMs);
   result.screenshots.ready = await screenshot(page, config.artifacts, "vscode-ready.png");
   await ghostTextAndTab(page);
+  await nextSuggestionAndTab(page);
   await codeActionFromLightbulb(page);
   await crashAndRestart(page);
   step("done");
