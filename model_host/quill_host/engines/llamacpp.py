@@ -40,14 +40,17 @@ _DTYPES = {
 }
 
 
-PREFILL_BATCH_TOKENS = 64
+PREFILL_BATCH_TOKENS = 32
 """Prompt tokens evaluated at once. A cancelled request is noticed between batches only, so a
-batch is how long a superseded prefill can hold the worker while the next keystroke's request
-waits: 512 tokens (llama.cpp's default) take 6 s for Qwen2.5-Coder-1.5B on 2 cores, 64 take
-0.7 s, at the same throughput on a CPU (measured: 91 tokens/s at 64, 89 at 512)."""
+batch is how long a superseded prefill (a warm-up, mostly) can hold the worker while the
+request a user waits for waits: 512 tokens (llama.cpp's default) take 6 s for
+Qwen2.5-Coder-1.5B on 2 cores. For the default model on 2 cores, a batch 1,000 tokens into
+a prompt takes 82-93 ms at 32 and 142-170 ms at 64, for some 10% less prefill throughput
+(``bench/prefill_batch.py``); at line starts (``bench/line_starts.py --sessions 30``, both
+sets) the median went from 271 to 259 ms, 0.3 s reached from 56% to 61%."""
 
 MAX_INSERTED_TOKENS = PREFILL_BATCH_TOKENS
-"""The most new tokens computed in front of a reused run: a line or two of typing, one batch
+"""The most new tokens computed in front of a reused run: a line of typing, one batch
 (a request is not cancelled inside it)."""
 
 _WAITING_SEQUENCE = 1
