@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument(
         "--server-logs",
         type=Path,
-        help="a folder for each `quill serve`'s log, at info level (what each suggestion cost)",
+        help="a folder for each `quill serve`'s log (what each suggestion cost, and its prompt)",
     )
     parser.add_argument(
         "--server-log-level",

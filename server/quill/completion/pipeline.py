@@ -66,7 +66,7 @@ class Continuation:
 
         self._reading = asyncio.create_task(read_on())
 
-    async def rest(self, wanted: Wanted = lambda: False) -> str | None:
+    async def rest(self, wanted: Wanted) -> str | None:
         """The suggestion at the end of the one shown: the answer's next complete lines
         (once the budget is spent, or ``wanted``), post-processed as part of the whole.
         ``None`` where the answer ends with what was shown, or its whole does not begin

@@ -439,9 +439,7 @@ class CompletionService:
 
         return speculate
 
-    async def _speculate(
-        self, key: str, cursor: Cursor, wanted: Wanted = lambda: False
-    ) -> str | None:
+    async def _speculate(self, key: str, cursor: Cursor, wanted: Wanted) -> str | None:
         """The suggestion at an accepted suggestion's end, computed before it is asked
         for. Failures are quiet: the request that would have used it asks anew.
 
@@ -498,7 +496,7 @@ class CompletionService:
         except asyncio.CancelledError:
             log.debug("warm-up stopped after %.0f ms", (time.monotonic() - started) * 1000)
             raise
-        if (wanted := self._to_warm.get(key)) is not None and wanted[0] is cursor:
+        if (place := self._to_warm.get(key)) is not None and place[0] is cursor:
             del self._to_warm[key]
 
     async def aclose(self) -> None:
