@@ -87,8 +87,26 @@ def _waited(starts: list[LineStart], look_ms: float) -> list[float]:
     return [look_ms if start.ghost_ms is None else start.ghost_ms for start in starts]
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A saved run's first-line exact match per set (%), and per line start where the run
+    saved them (``exact_at``: set → line start → exact), to say which line starts differ."""
+
+    exact_pct: dict[str, float]
+    exact_at: dict[str, dict[str, bool]]
+
+
+def exact_by_line_start(result: SetResult) -> dict[str, bool]:
+    """Each line start (its session, and its place among the session's) → exact."""
+    return {
+        f"{record.name}#{index}": start.exact
+        for record in result.records
+        for index, start in enumerate(record.line_starts)
+    }
+
+
 def report(
-    results: list[SetResult], look_ms: float, setup: str, baseline: dict[str, float] | None
+    results: list[SetResult], look_ms: float, setup: str, baseline: Baseline | None
 ) -> dict[str, Figures]:
     """Print the tables (markdown) and return each set's figures."""
     print()
@@ -104,7 +122,8 @@ def report(
     print(markdown_table(["measure", *columns], rows))
     found = {result.name: figures(result, look_ms) for result in results}
     print()
-    print(markdown_table(["goal", *columns], _goal_rows(found, baseline, columns)))
+    exact_at = {result.name: exact_by_line_start(result) for result in results}
+    print(markdown_table(["goal", *columns], _goal_rows(found, exact_at, baseline, columns)))
     return found
 
 
@@ -149,6 +168,8 @@ def _summary_rows(look_ms: float) -> list[tuple[str, _Cell]]:
          lambda r: _share(sum(s.exact for s in r.starts), len(r.starts))),
         ("line starts answered by model / type-through / speculation / none (quill.stats)",
          lambda r: _sources_cell(r.starts, SOURCES)),
+        ("line starts the model answered from the small prompt (the file's full one not "
+         "computed yet) / from the full one: count, exact, median ms", _prompt_size_cell),
         ("suggestions accepted (Tab: their first line)",
          lambda r: str(sum(s.accepted for s in r.starts))),
         ("the request at an accepted line's end: a suggestion before the next key / median ms",
@@ -186,6 +207,24 @@ def _sources_cell(starts: list[LineStart], sources: tuple[str, ...]) -> str:
     if any(start.source == "n/a" for start in starts) or not starts:
         return "n/a"
     return " / ".join(str(sum(start.source == source for start in starts)) for source in sources)
+
+
+def _prompt_size_cell(result: SetResult) -> str:
+    """Where the gap in exact match lies: until a file's full prompt is computed (seconds
+    on a CPU), its line starts get the small one, which holds no context."""
+    model = [start for start in result.starts if start.source == "model"]
+    if not model or any(start.small_prompt is None for start in model):
+        return "n/a"
+
+    def cell(starts: list[LineStart]) -> str:
+        if not starts:
+            return "0"
+        ms = median([start.ghost_ms for start in starts if start.ghost_ms is not None])
+        exact = sum(start.exact for start in starts)
+        return f"{len(starts)}: {100 * exact / len(starts):.1f}% exact, {_ms(ms)}"
+
+    small = [start for start in model if start.small_prompt]
+    return f"{cell(small)} / {cell([start for start in model if not start.small_prompt])}"
 
 
 def _accept_request_cell(result: SetResult) -> str:
@@ -253,16 +292,20 @@ def _typed_back_cell(result: SetResult) -> str:
 
 
 def _goal_rows(
-    found: dict[str, Figures], baseline: dict[str, float] | None, columns: list[str]
+    found: dict[str, Figures],
+    exact_at: dict[str, dict[str, bool]],
+    baseline: Baseline | None,
+    columns: list[str],
 ) -> list[list[str]]:
     def row(name: str, cell: Callable[[str, Figures], str]) -> list[str]:
         return [name, *(cell(column, found[column]) for column in columns)]
 
     def exact(column: str, f: Figures) -> str:
-        if baseline is None or column not in baseline:
+        if baseline is None or column not in baseline.exact_pct:
             return f"{f.exact_pct:.1f}% (no --baseline for this set)"
-        met = verdict(f.exact_pct >= baseline[column])
-        return f"{met} ({f.exact_pct:.1f}% vs {baseline[column]:.1f}%)"
+        then = baseline.exact_pct[column]
+        differing = _differing(exact_at[column], baseline.exact_at.get(column, {}))
+        return f"{verdict(f.exact_pct >= then)} ({f.exact_pct:.1f}% vs {then:.1f}%{differing})"
 
     def after_accept(_: str, f: Figures) -> str:
         if math.isnan(f.after_accept_held_ms):
@@ -283,16 +326,32 @@ def _goal_rows(
     ]  # fmt: skip
 
 
-def save(path: Path, found: dict[str, Figures], setup: str) -> None:
-    """Each set's figures, for a later run's ``--baseline``."""
+def _differing(here: dict[str, bool], there: dict[str, bool]) -> str:
+    """How many line starts were exact in one run only: a difference of a few percent is
+    then seen as the churn it may be (a 270M model's greedy answer turns on small changes
+    of its prompt), not as a trend."""
+    shared = here.keys() & there.keys()
+    if not shared:
+        return ""
+    only_here = sum(here[key] and not there[key] for key in shared)
+    only_there = sum(there[key] and not here[key] for key in shared)
+    return f"; exact only here {only_here}, only there {only_there}"
+
+
+def save(path: Path, found: dict[str, Figures], results: list[SetResult], setup: str) -> None:
+    """Each set's figures and line starts, for a later run's ``--baseline``."""
     sets = {name: figure.as_json() for name, figure in found.items()}
-    path.write_text(json.dumps({"setup": setup, "sets": sets}, indent=2) + "\n")
+    exact_at = {result.name: exact_by_line_start(result) for result in results}
+    saved = {"setup": setup, "sets": sets, "exactLineStarts": exact_at}
+    path.write_text(json.dumps(saved, indent=2) + "\n")
 
 
-def load_baseline(path: Path) -> dict[str, float]:
-    """Each set's first-line exact match (%) from a run saved with ``--save``."""
+def load_baseline(path: Path) -> Baseline:
+    """A run saved with ``--save`` (one saved before the line starts were kept has only
+    each set's figures)."""
     saved = json.loads(path.read_text())
-    return {name: float(values["exactPct"]) for name, values in saved["sets"].items()}
+    exact_pct = {name: float(values["exactPct"]) for name, values in saved["sets"].items()}
+    return Baseline(exact_pct, saved.get("exactLineStarts", {}))
 
 
 def _median_p95(values: list[float]) -> str:

@@ -69,6 +69,8 @@ class LineStart:
     seen: str = ""  # the suggestion seen within the look
     source: str = "n/a"  # who answered: model, type-through, speculation, none (n/a: no stats)
     held: bool | None = None  # after an acceptance: the server counted a speculative hit
+    # The model answered from the small prompt (the file's full one not computed yet).
+    small_prompt: bool | None = None
     accepted: bool = False
     # Keystrokes typed through the suggestion seen, with the rest of its line they should get.
     through: list[tuple[PacedRequest, str]] = field(default_factory=list)
@@ -215,6 +217,7 @@ async def type_plan(
             start.ghost_ms, start.seen = request.latency_ms, request.text
         after = await stats.read()
         start.source = _who_answered(before, after)
+        start.small_prompt = _small_prompt(before, after)
         if after_accept and accepted_at is not None and after is not None:
             start.held = after.get("speculativeHits", 0) > accepted_at.get("speculativeHits", 0)
         if verbose:
@@ -270,13 +273,21 @@ def _who_answered(before: Counts | None, after: Counts | None) -> str:
     return "none"
 
 
+def _small_prompt(before: Counts | None, after: Counts | None) -> bool | None:
+    """Whether the model answered from the small prompt, where the server counts those."""
+    if before is None or after is None or "smallPrompts" not in after:
+        return None
+    return difference(after, before).get("smallPrompts", 0) > 0
+
+
 def _print_line_start(start: LineStart, tab: PacedRequest | None) -> None:
     """One line start as the typist met it (``--verbose``), and after an acceptance, what
     the request sent with the Tab had got by then."""
     ms = f"{start.ghost_ms:5.0f} ms" if start.ghost_ms is not None else "   none "
     mark = "=" if start.exact else " "
     after = " (after an acceptance)" if start.after_accept else ""
-    print(f"    {ms} {mark} {start.source:12} wrote {start.expected!r}{after}")
+    source = "model, small" if start.small_prompt else start.source
+    print(f"    {ms} {mark} {source:12} wrote {start.expected!r}{after}")
     if tab is not None:
         print(f"{'':27}at Tab {_answer_state(tab)}")
     if start.seen:

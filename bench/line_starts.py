@@ -9,8 +9,9 @@ stops and looks until the answer comes (at most ``--look-ms``), accepts a sugges
 whose first line is the line it meant to write, and types through one that starts right.
 The report (``line_start_report.py``) gives time to ghost text, empty answers, first-line
 exact match, acceptances, type-through and speculation as the typist saw them and as the
-server counted them (``quill.stats``, where the server has it), and the host's reused and
-abandoned work; then the issue's goals, met or not.
+server counted them (``quill.stats``, where the server has it: also which line starts got
+the small prompt of a file not yet warm), and the host's reused and abandoned work; then
+the issue's goals, met or not.
 
     python bench/line_starts.py [--set tuning|held-out|both] [--sessions 10] [--seed 0]
                                 [--key-ms 80] [--look-ms MS] [--read-ms MS]
@@ -27,7 +28,8 @@ typing on): by default a keystroke's time, so the speculation started when a sug
 shown has that plus one keystroke (Tab, then Enter) to be ready; raise it to see what a
 slower reader gets. The quality baseline lets every answer arrive (``--setting
 deadlineMs=30000``, the look following it) and is saved with ``--save``; a later run
-compares its first-line exact match against it with ``--baseline``.
+compares its first-line exact match against it with ``--baseline``, and says how many line
+starts were exact in one run only.
 
 The host is started once (``quill host``, the packaged default model unless ``--model``
 names another, e.g. ``qwen2.5-coder-1.5b``) and each package's
@@ -242,7 +244,7 @@ def main() -> None:
     found = report(results, look_ms, setup, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
     if args.save:
-        save(args.save, found, setup)
+        save(args.save, found, results, setup)
 
 
 if __name__ == "__main__":

@@ -276,7 +276,7 @@ async def test_a_documents_suggestions_take_a_small_prompt_until_its_full_one_is
     first = await _last_prompt(client)
     # The first request did not wait for the full prompt: it took the small one, which
     # holds the lines just before the cursor...
-    assert first["budget"] == 64
+    assert (first["small"], first["budget"]) == (True, 64)
     assert first["tokens"] <= 64
     assert first["text"].rstrip().endswith("return x + 20")
     # ...and the full one was computed after it, in the background.
@@ -284,7 +284,8 @@ async def test_a_documents_suggestions_take_a_small_prompt_until_its_full_one_is
     next_line = types.Position(line=line_start.line + 1, character=0)
     reused, computed = await _prompt_tokens_of(_ask(client, uri, next_line), model_host_url)
     second = await _last_prompt(client)
-    assert second["budget"] == 2048
+    assert (second["small"], second["budget"]) == (False, 2048)
+    assert (await _stats(client))["smallPrompts"] == 1
     assert second["tokens"] > 64
     # The next request, one line on, took the full prompt, and found it warm.
     assert reused > 64

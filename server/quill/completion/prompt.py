@@ -129,7 +129,7 @@ async def build_prompt(
     )
     prompt = lay_out(template, settings.fim_order, parts)
     used = budget - available + context_tokens + prefix_tokens + suffix_tokens
-    return attrs.evolve(prompt, tokens=used, budget=budget, context_stale=stale)
+    return attrs.evolve(prompt, tokens=used, budget=budget, small=cold, context_stale=stale)
 
 
 async def _fit_suffix(suffix: str, counter: TokenCounter, limit: int) -> str:

@@ -112,6 +112,7 @@ class RequestCounts:
 
     requests: int = 0
     model_calls: int = 0  # requests that went on to the model, not answered from the cache
+    small_prompts: int = 0  # of those answered, the ones from the small prompt (still cold)
     warmups: int = 0
     read_on: int = 0  # speculations answered by reading the shown suggestion's answer on
     places_to_warm: int = 0  # where the editor said typing will start (``quill.warmAt``)
@@ -412,7 +413,9 @@ class CompletionService:
         self.token_source = endpoint.token_source
         if suggestion is None:
             return None
-        if not cold:
+        if cold:
+            self.counts.small_prompts += 1
+        else:
             self._computed[key] = time.monotonic()
         if suggestion.prompt is not None and suggestion.prompt.context_stale:
             self._refresh_when_paused(key, cursor)

@@ -180,6 +180,9 @@ class Prompt:
     format: str = "prefix"
     tokens: int | None = None  # as counted against the budget
     budget: int | None = None
+    # The small prompt of a document whose full one the server has not computed yet (see
+    # ``quill.completion.prompt``).
+    small: bool = False
     context_stale: bool = False  # held pieces that a fresh choice would change
     fill_in_middle: FillInMiddle | None = None  # for a server that lays out FIM itself
 

@@ -40,6 +40,7 @@ def last_prompt(ls: QuillLanguageServer) -> dict[str, Any] | None:
         "format": prompt.format,
         "tokens": prompt.tokens,
         "budget": prompt.budget,
+        "small": prompt.small,
         "context": [
             {
                 "kind": piece.kind,
