@@ -50,7 +50,7 @@ _CONTEXT_SHARE = 2  # the context at most a half
 
 COLD_STEP_CHARS = 500
 """How a cold prompt's start moves: a step well within its room for the text before the
-cursor (some 1,000 characters of code at 384 tokens). With the full prompt's step, fitting
+cursor (some 1,400 characters of code at 512 tokens). With the full prompt's step, fitting
 would cut inside the chunk being typed in, at a line that moves on with the typing."""
 
 

@@ -487,8 +487,8 @@ class CompletionService:
             async with asyncio.timeout(WARM_DEADLINE_S):
                 endpoint = await self.endpoints.get(settings)
                 if self._cold(key):
-                    # The small prompt first (half a second on a CPU, where the full one
-                    # takes seconds): a suggestion asked meanwhile then starts warm.
+                    # The small prompt first (about a second on a 2-core CPU, where the
+                    # full one takes four): a suggestion asked meanwhile then starts warm.
                     await warm(cursor, endpoint, settings, self.context, cold=True)
                 await warm(cursor, endpoint, settings, self.context, ahead=ahead)
                 self.counts.warmups += 1
