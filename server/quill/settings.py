@@ -67,9 +67,9 @@ class Settings:
     # the background), its suggestions use a prompt of at most this many tokens: the text
     # around the cursor, no context. A CPU computes the full prompt cold in seconds, past
     # the deadline. 0: always the full prompt (a GPU server computes it in milliseconds).
-    # 512 against 384 (bench/line_starts.py --sessions 30): exact first lines 18.6% / 22.6%
-    # against 17.8% / 19.8%, a file's first line start 346-432 / 279-326 ms against 222 /
-    # 239 ms (tuning / held-out; see the README).
+    # 512 against 384 (bench/line_starts.py --sessions 30, three runs at 512): exact first
+    # lines 17.8-18.6% / 22.6% against 17.8% / 19.8%, a file's first line start 346-436 /
+    # 208-326 ms against 222 / 239 ms (tuning / held-out; see the README).
     cold_prompt_tokens: int = attrs.field(default=512, validator=_not_negative)
     # Index the workspace's definitions (tree-sitter) for prompts and hovers.
     workspace_index: bool = True
