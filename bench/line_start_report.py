@@ -57,6 +57,7 @@ class Figures:
     empty_pct: float
     exact_pct: float
     after_accept_held_ms: float  # NaN where no speculation held (or no quill.stats)
+    exact_at: dict[str, bool]  # each line start (``exact_by_line_start``) → exact
 
     def as_json(self) -> dict[str, float]:
         return {
@@ -80,6 +81,7 @@ def figures(result: SetResult, look_ms: float) -> Figures:
         100 * sum(start.ghost_ms is None for start in starts) / count,
         100 * sum(start.exact for start in starts) / count,
         median([look_ms if ms is None else ms for ms in held]),
+        exact_by_line_start(result),
     )
 
 
@@ -122,8 +124,7 @@ def report(
     print(markdown_table(["measure", *columns], rows))
     found = {result.name: figures(result, look_ms) for result in results}
     print()
-    exact_at = {result.name: exact_by_line_start(result) for result in results}
-    print(markdown_table(["goal", *columns], _goal_rows(found, exact_at, baseline, columns)))
+    print(markdown_table(["goal", *columns], _goal_rows(found, baseline, columns)))
     return found
 
 
@@ -292,10 +293,7 @@ def _typed_back_cell(result: SetResult) -> str:
 
 
 def _goal_rows(
-    found: dict[str, Figures],
-    exact_at: dict[str, dict[str, bool]],
-    baseline: Baseline | None,
-    columns: list[str],
+    found: dict[str, Figures], baseline: Baseline | None, columns: list[str]
 ) -> list[list[str]]:
     def row(name: str, cell: Callable[[str, Figures], str]) -> list[str]:
         return [name, *(cell(column, found[column]) for column in columns)]
@@ -304,7 +302,7 @@ def _goal_rows(
         if baseline is None or column not in baseline.exact_pct:
             return f"{f.exact_pct:.1f}% (no --baseline for this set)"
         then = baseline.exact_pct[column]
-        differing = _differing(exact_at[column], baseline.exact_at.get(column, {}))
+        differing = _differing(f.exact_at, baseline.exact_at.get(column, {}))
         return f"{verdict(f.exact_pct >= then)} ({f.exact_pct:.1f}% vs {then:.1f}%{differing})"
 
     def after_accept(_: str, f: Figures) -> str:
@@ -338,10 +336,10 @@ def _differing(here: dict[str, bool], there: dict[str, bool]) -> str:
     return f"; exact only here {only_here}, only there {only_there}"
 
 
-def save(path: Path, found: dict[str, Figures], results: list[SetResult], setup: str) -> None:
+def save(path: Path, found: dict[str, Figures], setup: str) -> None:
     """Each set's figures and line starts, for a later run's ``--baseline``."""
     sets = {name: figure.as_json() for name, figure in found.items()}
-    exact_at = {result.name: exact_by_line_start(result) for result in results}
+    exact_at = {name: figure.exact_at for name, figure in found.items()}
     saved = {"setup": setup, "sets": sets, "exactLineStarts": exact_at}
     path.write_text(json.dumps(saved, indent=2) + "\n")
 

@@ -244,7 +244,7 @@ def main() -> None:
     found = report(results, look_ms, setup, baseline)
     print(f"\nwhole run: {time.perf_counter() - started:.0f} s")
     if args.save:
-        save(args.save, found, results, setup)
+        save(args.save, found, setup)
 
 
 if __name__ == "__main__":
