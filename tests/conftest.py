@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -131,6 +133,29 @@ async def start_client() -> AsyncIterator[StartClient]:
             return client, result
 
         yield start
+
+
+# A client that shows progress (so the first scan reports its end) and watches files.
+INDEX_PROGRESS = types.ClientCapabilities(
+    window=types.WindowClientCapabilities(work_done_progress=True),
+    workspace=types.WorkspaceClientCapabilities(
+        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
+            dynamic_registration=True
+        )
+    ),
+)
+
+
+async def indexed(client: LanguageClient, timeout_s: float = 30) -> list[Any]:
+    """The progress of the first scan, once it has ended: the scan runs in the
+    background, and on a busy machine a request can come before the index has anything."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for reports in client.progress_reports.values():
+            if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
+                return reports
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no end of indexing: {client.progress_reports}")
 
 
 def inline_params(

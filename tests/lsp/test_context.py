@@ -18,7 +18,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from quill.completion.service import CONTEXT_REFRESH_PAUSE_S
-from tests.conftest import StartClient, inline_params, open_document
+from tests.conftest import INDEX_PROGRESS, StartClient, indexed, inline_params, open_document
 from tests.fake_tgi import FakeTgi, serve_fake_tgi
 
 SHAPES = '''"""Plane geometry."""
@@ -43,14 +43,6 @@ MAIN = """from geometry.shapes import polygon_area
 def field_size(corners):
     area = polygon_area(corners)
     return """
-PROGRESS = types.ClientCapabilities(
-    window=types.WindowClientCapabilities(work_done_progress=True),
-    workspace=types.WorkspaceClientCapabilities(
-        did_change_watched_files=types.DidChangeWatchedFilesClientCapabilities(
-            dynamic_registration=True
-        )
-    ),
-)
 
 
 def _workspace(root: Path) -> Path:
@@ -60,17 +52,6 @@ def _workspace(root: Path) -> Path:
     (root / "main.py").write_text(MAIN)
     (root / ".env").write_text("def polygon_secret():\n    return 'hunter2'\n")
     return root
-
-
-async def _indexed(client: LanguageClient, timeout_s: float = 30) -> list[Any]:
-    """The progress of the first scan, once it has ended."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for reports in client.progress_reports.values():
-            if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
-                return reports
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no end of indexing: {client.progress_reports}")
 
 
 async def _last_prompt(client: LanguageClient) -> dict[str, Any]:
@@ -99,8 +80,8 @@ async def test_workspace_definitions_reach_the_prompt(
         "deadlineMs": 30_000,
         "coldPromptTokens": 0,
     }
-    client, _ = await start_client(options, PROGRESS, env=env, workspace=root)
-    reports = await _indexed(client)
+    client, _ = await start_client(options, INDEX_PROGRESS, env=env, workspace=root)
+    reports = await indexed(client)
     assert isinstance(reports[0], types.WorkDoneProgressBegin)
     assert reports[-1].message.startswith("3 files")  # .env is not indexed
     uri = (root / "main.py").as_uri()
@@ -142,8 +123,8 @@ async def test_the_index_follows_buffers_saves_and_watched_files(
         "deadlineMs": 30_000,
         "maxNewTokens": 4,
     }
-    client, _ = await start_client(options, PROGRESS, env=env, workspace=root)
-    await _indexed(client)
+    client, _ = await start_client(options, INDEX_PROGRESS, env=env, workspace=root)
+    await indexed(client)
     # A file created on disk (a checkout, a generator) arrives as a watched-file event.
     (root / "geometry" / "solids.py").write_text(
         "def cube_volume(edge: float) -> float:\n    return edge**3\n"
@@ -219,7 +200,7 @@ async def test_a_huge_workspace_does_not_hold_completions_back(
         (root / f"module_{n}.py").write_text(body)
     env = {"QUILL_CACHE_DIR": str(tmp_path / "cache")}
     options = {"serverUrl": model_host_url, "debounceMs": 0, "maxNewTokens": 4}
-    client, _ = await start_client(options, PROGRESS, env=env, workspace=root)
+    client, _ = await start_client(options, INDEX_PROGRESS, env=env, workspace=root)
     uri = (root / "main.py").as_uri()
     text = "def main():\n    return "
     open_document(client, uri, text)
@@ -228,7 +209,7 @@ async def test_a_huge_workspace_does_not_hold_completions_back(
         reports and isinstance(reports[-1], types.WorkDoneProgressEnd)
         for reports in client.progress_reports.values()
     )
-    reports = await _indexed(client, timeout_s=180)
+    reports = await indexed(client, timeout_s=180)
     assert not scan_over_at_answer
     assert any(isinstance(report, types.WorkDoneProgressReport) for report in reports)
     assert reports[-1].message.startswith("800 files")
@@ -269,8 +250,10 @@ async def test_a_git_ignored_workspace_is_said_to_be_private(
     (tmp_path / ".gitignore").write_text("vendor/\n")
     root = _workspace(tmp_path / "vendor" / "project")
     env = {"QUILL_CACHE_DIR": str(tmp_path / "cache")}
-    client, _ = await start_client({"serverUrl": model_host_url}, PROGRESS, env=env, workspace=root)
-    reports = await _indexed(client)
+    client, _ = await start_client(
+        {"serverUrl": model_host_url}, INDEX_PROGRESS, env=env, workspace=root
+    )
+    reports = await indexed(client)
     assert reports[-1].message.startswith("0 files")
     for _ in range(200):  # the warning follows the end of the scan
         if client.messages:
@@ -304,8 +287,8 @@ async def test_a_stale_context_is_refreshed_once_typing_pauses(
     fake = FakeTgi("ok")
     with serve_fake_tgi(fake) as url:
         options = {"serverUrl": url, "debounceMs": 0, "deadlineMs": 10_000}
-        client, _ = await start_client(options, PROGRESS, env={}, workspace=root)
-        await _indexed(client)
+        client, _ = await start_client(options, INDEX_PROGRESS, env={}, workspace=root)
+        await indexed(client)
         uri = (root / "main.py").as_uri()
         open_document(client, uri, MAIN)
         await _complete_at_end(client, uri, MAIN)

@@ -21,7 +21,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from tests.conftest import StartClient, open_document
+from tests.conftest import INDEX_PROGRESS, StartClient, indexed, open_document
 from tests.fake_tgi import DIALECTS, FakeTgi, Received, self_signed_certificate, serve_fake_tgi
 from tests.unit.test_redaction import AWS_KEY, GITHUB, HF, PASSWORD, PLANTED, PRIVATE_KEY
 
@@ -96,8 +96,10 @@ async def test_no_planted_secret_reaches_the_model_server_on_any_route(
                 "promptFormat": prompt_format,
                 "coldPromptTokens": 0,
             },
+            INDEX_PROGRESS,
             workspace=tmp_path,
         )
+        await indexed(client)  # helpers.py's definitions: a route to check, once indexed
         for name in [".env", "deploy/server.pem", ".ssh/id_rsa", ".git/COMMIT_EDITMSG"]:
             uri = (tmp_path / name).as_uri()
             open_document(client, uri, SOURCE, language="plaintext")
