@@ -146,16 +146,24 @@ INDEX_PROGRESS = types.ClientCapabilities(
 )
 
 
+def ended_scan(client: LanguageClient) -> list[Any] | None:
+    """The progress of the first scan if it has ended (``None`` while it runs)."""
+    for reports in client.progress_reports.values():
+        if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
+            return reports
+    return None
+
+
 async def indexed(client: LanguageClient, timeout_s: float = 30) -> list[Any]:
     """The progress of the first scan, once it has ended: the scan runs in the
-    background, and on a busy machine a request can come before the index has anything."""
+    background, and on a busy machine a request can come before the index has anything.
+    (pytest-lsp fills in the progress from its own handler: there is no event to wait on.)"""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for reports in client.progress_reports.values():
-            if reports and isinstance(reports[-1], types.WorkDoneProgressEnd):
-                return reports
+    while (reports := ended_scan(client)) is None:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"no end of indexing: {client.progress_reports}")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"no end of indexing: {client.progress_reports}")
+    return reports
 
 
 def inline_params(

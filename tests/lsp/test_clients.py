@@ -26,7 +26,7 @@ from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import LanguageClient
 
-from tests.conftest import StartClient, open_document
+from tests.conftest import StartClient, indexed, open_document
 
 CLIENTS = Path(__file__).parents[1] / "editors" / "clients"
 # A glob, so fixtures recorded later (VS Code, Neovim 0.11) are checked as they land.
@@ -150,13 +150,6 @@ def _record_registrations(client: LanguageClient) -> list[types.Registration]:
     return seen
 
 
-def _index_ended(client: LanguageClient) -> bool:
-    return any(
-        reports and isinstance(reports[-1], types.WorkDoneProgressEnd)
-        for reports in client.progress_reports.values()
-    )
-
-
 async def _until(condition: Callable[[], bool], timeout_s: float) -> bool:
     """Poll ``condition`` until it holds or ``timeout_s`` has passed. What is polled is
     filled in by client handlers (pytest-lsp's own, for $/progress): there is no event to
@@ -182,8 +175,7 @@ async def _watcher_decided(
     if expected.watched_files_registration:
         await _until(lambda: bool(registrations), WATCH_TIMEOUT_S)
     elif expected.work_done_progress:
-        ended = await _until(lambda: _index_ended(client), WATCH_TIMEOUT_S)
-        assert ended, f"no end of indexing: {client.progress_reports}"
+        await indexed(client, timeout_s=WATCH_TIMEOUT_S)
     else:
         await asyncio.sleep(SETTLE_S)
 

@@ -18,7 +18,14 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from quill.completion.service import CONTEXT_REFRESH_PAUSE_S
-from tests.conftest import INDEX_PROGRESS, StartClient, indexed, inline_params, open_document
+from tests.conftest import (
+    INDEX_PROGRESS,
+    StartClient,
+    ended_scan,
+    indexed,
+    inline_params,
+    open_document,
+)
 from tests.fake_tgi import FakeTgi, serve_fake_tgi
 
 SHAPES = '''"""Plane geometry."""
@@ -205,10 +212,7 @@ async def test_a_huge_workspace_does_not_hold_completions_back(
     text = "def main():\n    return "
     open_document(client, uri, text)
     await _complete_at_end(client, uri, text)
-    scan_over_at_answer = any(
-        reports and isinstance(reports[-1], types.WorkDoneProgressEnd)
-        for reports in client.progress_reports.values()
-    )
+    scan_over_at_answer = ended_scan(client) is not None
     reports = await indexed(client, timeout_s=180)
     assert not scan_over_at_answer
     assert any(isinstance(report, types.WorkDoneProgressReport) for report in reports)
